@@ -1,0 +1,1 @@
+"""Tools from multiscale theory that work on the user's own model."""

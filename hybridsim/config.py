@@ -1,0 +1,623 @@
+"""Run configuration: TOML text → frozen, validated dataclasses.
+
+Every key, its type, default and unit is listed in ``docs/config.md``. Validation
+errors are :class:`~hybridsim.errors.InputError` with one line that names the key
+and the problem, e.g. ``species.cytokine.D must be > 0 µm²/min (got -1)``.
+
+Units: length µm, time min, concentration molecules/µm³ (or nM, as declared in
+``units.concentration``), diffusion µm²/min, rates 1/min.
+
+This module knows nothing about MPI or PETSc.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+AXES = ("x", "y", "z")
+SCHEMES = ("backward_euler", "crank_nicolson")
+SOLVER_METHODS = ("auto", "jacobi", "multigrid", "hypre")
+CONCENTRATION_UNITS = ("molecules/µm³", "nM")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_MISSING = object()
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Region:
+    """A box ``lower ≤ x < upper`` or a ball ``|x − center| ≤ radius`` (µm).
+
+    Read from ``{ lower = [...], upper = [...] }`` or ``{ center = [...], radius = r }``.
+
+    A grid cell belongs to a region when its centre does.
+    """
+
+    lower: tuple[float, ...] | None = None
+    upper: tuple[float, ...] | None = None
+    center: tuple[float, ...] | None = None
+    radius: float | None = None
+
+    def contains(self, points):
+        """Boolean mask of the rows of ``points`` (shape ``(n, dim)``, µm) inside."""
+        import numpy as np
+
+        points = np.asarray(points, dtype=float)
+        if self.center is not None:
+            d2 = ((points - np.asarray(self.center)) ** 2).sum(axis=1)
+            return d2 <= self.radius**2
+        return np.all(
+            (points >= np.asarray(self.lower)) & (points < np.asarray(self.upper)), axis=1
+        )
+
+
+@dataclass(frozen=True)
+class Layers:
+    """A periodic stack of layers along one axis, starting at coordinate 0.
+
+    Layer ``i`` has thickness ``thickness[i]`` (µm) and value ``values[i]``; the stack
+    repeats with period ``sum(thickness)``.
+    """
+
+    axis: int
+    thickness: tuple[float, ...]
+    values: tuple[float, ...]
+
+    @property
+    def period(self) -> float:
+        return float(sum(self.thickness))
+
+
+@dataclass(frozen=True)
+class RegionValue:
+    region: Region
+    value: float
+
+
+@dataclass(frozen=True)
+class SpatialValue:
+    """A scalar given per grid cell: ``value`` everywhere, then ``layers``, then
+    each of ``regions`` in order (later ones win)."""
+
+    value: float
+    layers: Layers | None = None
+    regions: tuple[RegionValue, ...] = ()
+
+    @property
+    def is_uniform(self) -> bool:
+        return self.layers is None and not self.regions
+
+    def all_values(self) -> tuple[float, ...]:
+        values = [self.value] if self.layers is None else list(self.layers.values)
+        return tuple(values) + tuple(r.value for r in self.regions)
+
+
+@dataclass(frozen=True)
+class Face:
+    """Boundary condition on one face of the domain.
+
+    ``kind`` is ``"neumann"`` (``value`` = inward flux, concentration·µm/min; 0 is
+    a closed wall) or ``"dirichlet"`` (``value`` = concentration on the face).
+    """
+
+    kind: str = "neumann"
+    value: float = 0.0
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Piecewise-linear function of time through ``(times[i], values[i])``, held
+    constant before the first and after the last point (times in min)."""
+
+    times: tuple[float, ...]
+    values: tuple[float, ...]
+
+    def __call__(self, t: float) -> float:
+        import numpy as np
+
+        return float(np.interp(t, self.times, self.values))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Production ``rate`` (concentration/min) inside ``region`` (whole domain if
+    ``None``); ``rate`` is a number or a :class:`Schedule`."""
+
+    rate: float | Schedule
+    region: Region | None = None
+
+    def rate_at(self, t: float) -> float:
+        return self.rate(t) if isinstance(self.rate, Schedule) else float(self.rate)
+
+
+@dataclass(frozen=True)
+class Uptake:
+    """Saturable uptake ``−vmax·c/(km + c)``: vmax in concentration/min, km in
+    concentration."""
+
+    vmax: float
+    km: float
+
+
+@dataclass(frozen=True)
+class Species:
+    """One chemical field."""
+
+    name: str
+    D: SpatialValue  # µm²/min
+    decay: SpatialValue  # 1/min
+    initial: SpatialValue  # concentration
+    sources: tuple[Source, ...] = ()
+    uptake: Uptake | None = None
+    # boundary[axis][side], side 0 = low face, 1 = high face
+    boundary: tuple[tuple[Face, Face], ...] = ()
+
+
+@dataclass(frozen=True)
+class Domain:
+    size: tuple[float, ...]  # µm
+    cells: tuple[int, ...]
+    periodic: tuple[bool, ...]
+
+    @property
+    def dim(self) -> int:
+        return len(self.size)
+
+    @property
+    def spacing(self) -> tuple[float, ...]:
+        """Grid spacing per axis, µm."""
+        return tuple(s / n for s, n in zip(self.size, self.cells))
+
+    @property
+    def n_cells(self) -> int:
+        return math.prod(self.cells)
+
+
+@dataclass(frozen=True)
+class Time:
+    dt: float  # min
+    t_end: float  # min
+    scheme: str = "backward_euler"
+
+    @property
+    def n_steps(self) -> int:
+        """Number of steps of size ``dt`` that reach ``t_end`` (the last may be
+        shortened; see :meth:`step_sizes`)."""
+        return max(1, math.ceil(self.t_end / self.dt - 1e-9))
+
+
+@dataclass(frozen=True)
+class Output:
+    directory: str = "output"
+    interval: float = 0.0  # min; 0 → ten outputs over the run
+    fields: tuple[str, ...] = ()  # empty → all species
+
+
+@dataclass(frozen=True)
+class Solver:
+    method: str = "auto"
+    rtol: float = 1e-8
+    atol: float = 1e-50
+    max_iterations: int = 10000
+
+
+@dataclass(frozen=True)
+class Config:
+    domain: Domain
+    time: Time
+    species: tuple[Species, ...]
+    output: Output = field(default_factory=Output)
+    solver: Solver = field(default_factory=Solver)
+    seed: int = 0
+    title: str = ""
+    concentration_unit: str = "molecules/µm³"
+    source_text: str = ""  # the TOML text the config came from (stored in output)
+
+    def species_named(self, name: str) -> Species:
+        for s in self.species:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- reader
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+class _Table:
+    """Reads one TOML table, remembering which keys were used so that unknown keys
+    can be reported with the closest valid name."""
+
+    def __init__(self, data: dict, path: str):
+        self.data = data
+        self.path = path
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def raw(self, name: str, default: Any = _MISSING) -> Any:
+        self.used.add(name)
+        if name in self.data:
+            return self.data[name]
+        if default is _MISSING:
+            raise InputError(f"{self.key(name)} is required but missing")
+        return default
+
+    def number(
+        self,
+        name: str,
+        default: Any = _MISSING,
+        *,
+        unit: str = "",
+        minimum: float | None = None,
+        positive: bool = False,
+    ) -> float:
+        value = self.raw(name, default)
+        return check_number(value, self.key(name), unit=unit, minimum=minimum, positive=positive)
+
+    def integer(self, name: str, default: Any = _MISSING, *, minimum: int | None = None) -> int:
+        value = self.raw(name, default)
+        key = self.key(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{key} must be an integer (got {_describe(value)})")
+        if minimum is not None and value < minimum:
+            raise InputError(f"{key} must be ≥ {minimum} (got {value})")
+        return value
+
+    def string(self, name: str, default: Any = _MISSING, *, choices=None) -> str:
+        value = self.raw(name, default)
+        key = self.key(name)
+        if not isinstance(value, str):
+            raise InputError(f"{key} must be a string (got {_describe(value)})")
+        if choices is not None and value not in choices:
+            raise InputError(f"{key} must be one of {', '.join(map(repr, choices))}{_suggest(value, choices)} (got {value!r})")
+        return value
+
+    def list_of(self, name: str, kind: type, default: Any = _MISSING, *, length: int | None = None) -> list:
+        value = self.raw(name, default)
+        key = self.key(name)
+        kind_name = {float: "numbers", int: "integers", str: "strings"}[kind]
+        if not isinstance(value, list):
+            raise InputError(f"{key} must be a list of {kind_name} (got {_describe(value)})")
+        for item in value:
+            ok = isinstance(item, kind) and not isinstance(item, bool)
+            if kind is float:
+                ok = isinstance(item, (int, float)) and not isinstance(item, bool)
+            if not ok:
+                raise InputError(f"{key} must be a list of {kind_name} (got {_describe(item)} in it)")
+        if length is not None and len(value) != length:
+            raise InputError(f"{key} must have {length} entries, one per axis (got {len(value)})")
+        return [float(v) for v in value] if kind is float else list(value)
+
+    def table(self, name: str, required: bool = False) -> _Table | None:
+        if not self.has(name):
+            if required:
+                raise InputError(f"{self.key(name)} is required but missing")
+            self.used.add(name)
+            return None
+        value = self.raw(name)
+        if not isinstance(value, dict):
+            raise InputError(f"{self.key(name)} must be a table (got {_describe(value)})")
+        return _Table(value, self.key(name))
+
+    def finish(self) -> None:
+        """Reject keys that were never read."""
+        for name in self.data:
+            if name not in self.used:
+                hint = _suggest(name, sorted(self.used))
+                where = f"in [{self.path}]" if self.path else "at the top level"
+                raise InputError(f"{self.key(name)} is not a known key {where}{hint}")
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_number(value: Any, key: str, *, unit: str = "", minimum=None, positive=False) -> float:
+    """Validate that ``value`` is a finite number within bounds; return it as float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{key} must be a number{' in ' + unit if unit else ''} (got {_describe(value)})")
+    value = float(value)
+    suffix = f" {unit}" if unit else ""
+    if math.isnan(value) or (math.isinf(value) and (positive or minimum is not None) and value < 0):
+        raise InputError(f"{key} must be a finite number (got {_fmt(value)})")
+    if positive and not value > 0:
+        raise InputError(f"{key} must be > 0{suffix} (got {_fmt(value)})")
+    if minimum is not None and value < minimum:
+        raise InputError(f"{key} must be ≥ {_fmt(minimum)}{suffix} (got {_fmt(value)})")
+    return value
+
+
+# --------------------------------------------------------------------------- parsers
+
+
+def _axis_index(name: Any, key: str, dim: int) -> int:
+    if name not in AXES[:dim]:
+        raise InputError(f"{key} must be one of {', '.join(map(repr, AXES[:dim]))} (got {_describe(name)})")
+    return AXES.index(name)
+
+
+def _parse_region(t: _Table, dim: int) -> Region:
+    if t.has("center") or t.has("radius"):
+        center = tuple(t.list_of("center", float, length=dim))
+        radius = t.number("radius", unit="µm", positive=True)
+        return Region(center=center, radius=radius)
+    lower = tuple(t.list_of("lower", float, length=dim))
+    upper = tuple(t.list_of("upper", float, length=dim))
+    for a in range(dim):
+        if not upper[a] > lower[a]:
+            raise InputError(
+                f"{t.key('upper')} must exceed {t.key('lower')} on axis {AXES[a]} "
+                f"(got {_fmt(lower[a])} to {_fmt(upper[a])})"
+            )
+    return Region(lower=lower, upper=upper)
+
+
+def _subtable(value: Any, key: str) -> _Table:
+    if not isinstance(value, dict):
+        raise InputError(f"{key} must be a table (got {_describe(value)})")
+    return _Table(value, key)
+
+
+def _parse_spatial(
+    parent: _Table, name: str, default: Any, dim: int, *, unit: str, positive: bool
+) -> SpatialValue:
+    """A number, or ``{ value = …, layers = {…}, regions = [{…, value = …}] }``."""
+    raw = parent.raw(name, default)
+    key = parent.key(name)
+    bounds = dict(unit=unit, positive=positive, minimum=None if positive else 0.0)
+    if not isinstance(raw, dict):
+        return SpatialValue(check_number(raw, key, **bounds))
+    t = _Table(raw, key)
+    layers = None
+    lt = t.table("layers")
+    if lt is not None:
+        axis = _axis_index(lt.raw("axis"), lt.key("axis"), dim)
+        thickness = lt.list_of("thickness", float)
+        values = lt.list_of("values", float)
+        if not thickness:
+            raise InputError(f"{lt.key('thickness')} must list at least one layer")
+        if len(values) != len(thickness):
+            raise InputError(
+                f"{lt.key('values')} must have one entry per layer ({len(thickness)}, as in thickness), got {len(values)}"
+            )
+        for i, h in enumerate(thickness):
+            check_number(h, f"{lt.key('thickness')}[{i}]", unit="µm", positive=True)
+        for i, v in enumerate(values):
+            check_number(v, f"{lt.key('values')}[{i}]", **bounds)
+        lt.finish()
+        layers = Layers(axis, tuple(thickness), tuple(values))
+    value = t.number("value", _MISSING if layers is None else 0.0, **bounds)
+    regions = []
+    for i, item in enumerate(t.raw("regions", [])):
+        rt = _subtable(item, f"{key}.regions[{i}]")
+        v = rt.number("value", **bounds)
+        regions.append(RegionValue(_parse_region(rt, dim), v))
+        rt.finish()
+    t.finish()
+    return SpatialValue(value, layers, tuple(regions))
+
+
+def _parse_face(value: Any, key: str) -> Face:
+    t = _subtable(value, key)
+    kind = t.string("type", choices=("neumann", "dirichlet"))
+    if kind == "dirichlet":
+        v = t.number("value", unit="concentration", minimum=0.0)
+    else:
+        v = t.number("value", 0.0, unit="concentration·µm/min")
+    t.finish()
+    return Face(kind, v)
+
+
+def _parse_species(name: str, t: _Table, domain: Domain) -> Species:
+    dim = domain.dim
+    if not _NAME.match(name):
+        raise InputError(
+            f"{t.path} is not a valid species name: use letters, digits and '_', starting with a letter"
+        )
+    D = _parse_spatial(t, "D", _MISSING, dim, unit="µm²/min", positive=True)
+    decay = _parse_spatial(t, "decay", 0.0, dim, unit="1/min", positive=False)
+    initial = _parse_spatial(t, "initial", 0.0, dim, unit="concentration", positive=False)
+
+    sources = []
+    raw_sources = t.raw("sources", [])
+    if not isinstance(raw_sources, list):
+        raise InputError(f"{t.key('sources')} must be a list of tables ([[{t.key('sources')}]])")
+    for i, item in enumerate(raw_sources):
+        st = _subtable(item, f"{t.key('sources')}[{i}]")
+        rate_raw = st.raw("rate")
+        if isinstance(rate_raw, dict):
+            sched = _Table(rate_raw, st.key("rate"))
+            times = sched.list_of("t", float)
+            values = sched.list_of("value", float)
+            if not times or len(times) != len(values):
+                raise InputError(f"{st.key('rate')} needs lists t and value of the same, non-zero length")
+            if any(b <= a for a, b in zip(times, times[1:])):
+                raise InputError(f"{sched.key('t')} must be strictly increasing (min)")
+            sched.finish()
+            rate: float | Schedule = Schedule(tuple(times), tuple(values))
+        else:
+            rate = check_number(rate_raw, st.key("rate"), unit="concentration/min")
+        region_t = st.table("region")
+        region = None
+        if region_t is not None:
+            region = _parse_region(region_t, dim)
+            region_t.finish()
+        st.finish()
+        sources.append(Source(rate, region))
+
+    uptake = None
+    ut = t.table("uptake")
+    if ut is not None:
+        uptake = Uptake(
+            ut.number("vmax", unit="concentration/min", minimum=0.0),
+            ut.number("km", unit="concentration", positive=True),
+        )
+        ut.finish()
+
+    faces = [[Face(), Face()] for _ in range(dim)]
+    bt = t.table("boundary")
+    if bt is not None:
+        valid = [f"{AXES[a]}_{side}" for a in range(dim) for side in ("min", "max")]
+        for face_name in bt.data:
+            if face_name not in valid:
+                raise InputError(
+                    f"{bt.key(face_name)} is not a face of a {dim}D domain "
+                    f"(faces: {', '.join(valid)}){_suggest(face_name, valid)}"
+                )
+            a = AXES.index(face_name[0])
+            if domain.periodic[a]:
+                raise InputError(
+                    f"{bt.key(face_name)} cannot be set: axis {AXES[a]} is periodic (domain.periodic)"
+                )
+            faces[a][0 if face_name.endswith("min") else 1] = _parse_face(bt.raw(face_name), bt.key(face_name))
+        bt.finish()
+    t.finish()
+    return Species(
+        name=name,
+        D=D,
+        decay=decay,
+        initial=initial,
+        sources=tuple(sources),
+        uptake=uptake,
+        boundary=tuple((f[0], f[1]) for f in faces),
+    )
+
+
+def _parse_domain(t: _Table) -> Domain:
+    size = t.list_of("size", float)
+    if not 1 <= len(size) <= 3:
+        raise InputError(f"{t.key('size')} must have 1, 2 or 3 entries (one per axis, µm), got {len(size)}")
+    dim = len(size)
+    for a, s in enumerate(size):
+        check_number(s, f"{t.key('size')}[{a}]", unit="µm", positive=True)
+    cells = t.list_of("cells", int, length=dim)
+    for a, n in enumerate(cells):
+        if n < 1:
+            raise InputError(f"{t.key('cells')}[{a}] must be ≥ 1 (got {n})")
+    periodic_names = t.list_of("periodic", str, [])
+    periodic = [False] * dim
+    for name in periodic_names:
+        periodic[_axis_index(name, t.key("periodic"), dim)] = True
+    t.finish()
+    return Domain(tuple(size), tuple(cells), tuple(periodic))
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Parse and validate TOML ``text``; ``source`` names it in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source} is not valid TOML: {exc}") from None
+    top = _Table(data, "")
+    title = top.string("title", "")
+    seed = top.integer("seed", 0, minimum=0)
+    unit = "molecules/µm³"
+    units = top.table("units")
+    if units is not None:
+        unit = units.string("concentration", unit, choices=CONCENTRATION_UNITS)
+        units.finish()
+
+    domain = _parse_domain(top.table("domain", required=True))
+
+    tt = top.table("time", required=True)
+    dt = tt.number("dt", unit="min", positive=True)
+    t_end = tt.number("t_end", unit="min", positive=True)
+    scheme = tt.string("scheme", "backward_euler", choices=SCHEMES)
+    tt.finish()
+    time = Time(dt, t_end, scheme)
+
+    st = top.table("species", required=True)
+    species = []
+    for name in st.data:
+        species.append(_parse_species(name, _subtable(st.raw(name), st.key(name)), domain))
+    if not species:
+        raise InputError("species must define at least one species, e.g. [species.morphogen]")
+
+    output = Output()
+    ot = top.table("output")
+    if ot is not None:
+        names = [s.name for s in species]
+        fields = tuple(ot.list_of("fields", str, []))
+        for f in fields:
+            if f not in names:
+                raise InputError(
+                    f"{ot.key('fields')} names {f!r}, which is not a species{_suggest(f, names)}"
+                )
+        output = Output(
+            directory=ot.string("directory", "output"),
+            interval=ot.number("interval", 0.0, unit="min", minimum=0.0),
+            fields=fields,
+        )
+        ot.finish()
+
+    solver = Solver()
+    sv = top.table("solver")
+    if sv is not None:
+        solver = Solver(
+            method=sv.string("method", "auto", choices=SOLVER_METHODS),
+            rtol=sv.number("rtol", 1e-8, positive=True),
+            atol=sv.number("atol", 1e-50, positive=True),
+            max_iterations=sv.integer("max_iterations", 10000, minimum=1),
+        )
+        sv.finish()
+    top.finish()
+    return Config(
+        domain=domain,
+        time=time,
+        species=tuple(species),
+        output=output,
+        solver=solver,
+        seed=seed,
+        title=title,
+        concentration_unit=unit,
+        source_text=text,
+    )
+
+
+def read_config_text(path: str | Path) -> str:
+    """Read a config file, turning file-system problems into :class:`InputError`."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"config file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"config file {str(path)!r} is a directory") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"config file {str(path)!r} cannot be read: {exc}") from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the TOML config at ``path`` (serial; see
+    :func:`hybridsim.parallel.collective.load_config` under MPI)."""
+    return parse_config(read_config_text(path), str(path))

@@ -1,0 +1,1 @@
+"""Chemical fields on the grid and the PETSc solvers that advance them."""

@@ -1,0 +1,148 @@
+"""Krylov solver set-up shared by the field solvers.
+
+Defaults are written into PETSc's options database under the solver's own
+prefix *only where the user has not set that option*, then the KSP reads the
+database. So ordinary PETSc options always win:
+
+* ``-rd_ksp_type gmres`` applies to every reaction–diffusion solver;
+* ``-rd_<species>_pc_type hypre`` to one species only (it beats ``-rd_``).
+
+The preconditioner follows the regime of the step (``method = "auto"``): when
+the diffusion number ``ν = Δt·D·Σ1/h²`` is at most :data:`JACOBI_LIMIT` the
+system is strongly diagonally dominant and Jacobi-preconditioned CG converges in
+a few iterations that cost one mat-vec each; otherwise geometric multigrid on
+the DMDA (Galerkin coarse operators, piecewise-constant transfer) keeps the
+iteration count independent of the grid.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from ..config import Solver
+from ..errors import InputError
+from ..parallel.grid import Grid
+from ..parallel.petsc import get_petsc
+from .multigrid import MIN_COARSE_CELLS, MultigridHierarchy, multigrid_levels
+
+JACOBI_LIMIT = 2.0
+"""Largest diffusion number for which ``auto`` picks Jacobi-preconditioned CG."""
+
+def diffusion_number(dt: float, D_max: float, spacing) -> float:
+    """``Δt · D_max · Σ 1/h²`` (dimensionless): ≪ 1 means a few cheap Krylov
+    iterations suffice, ≫ 1 calls for multigrid."""
+    return dt * D_max * sum(1.0 / h**2 for h in spacing)
+
+
+def resolve_method(solver: Solver, grid: Grid, diffusion_number: float) -> str:
+    """The preconditioner family for ``solver.method`` in this regime."""
+    if solver.method != "auto":
+        if solver.method == "multigrid" and multigrid_levels(grid.domain.cells, grid.proc_sizes) < 2:
+            raise InputError(
+                f"solver.method = 'multigrid' needs domain.cells divisible by 2 with at least "
+                f"{2 * MIN_COARSE_CELLS} cells per rank on every axis (got cells = "
+                f"{list(grid.domain.cells)} on a {'×'.join(map(str, grid.proc_sizes))} rank grid); "
+                f"use 'auto', 'jacobi' or 'hypre', or cells like 64, 128, 256"
+            )
+        return solver.method
+    if diffusion_number <= JACOBI_LIMIT:
+        return "jacobi"
+    return "multigrid" if multigrid_levels(grid.domain.cells, grid.proc_sizes) >= 3 else "hypre"
+
+
+def _defaults(method: str, solver: Solver, grid: Grid) -> dict[str, str]:
+    opts = {
+        "ksp_type": "cg",
+        "ksp_rtol": repr(solver.rtol),
+        "ksp_atol": repr(solver.atol),
+        "ksp_max_it": str(solver.max_iterations),
+        # used whenever the preconditioner is (or is switched by options to) mg
+        "pc_mg_levels": str(max(multigrid_levels(grid.domain.cells, grid.proc_sizes), 1)),
+        "pc_mg_galerkin": "both",
+    }
+    if method == "jacobi":
+        opts["pc_type"] = "jacobi"
+    elif method == "multigrid":
+        opts["pc_type"] = "mg"
+        opts["mg_levels_ksp_type"] = "chebyshev"
+        opts["mg_levels_pc_type"] = "jacobi"
+    elif method == "hypre":
+        opts["pc_type"] = "hypre"
+        opts["pc_hypre_type"] = "boomeramg"
+        if grid.dim == 3:  # the defaults set up slowly in 3D
+            opts["pc_hypre_boomeramg_coarsen_type"] = "HMIS"
+            opts["pc_hypre_boomeramg_interp_type"] = "ext+i"
+            opts["pc_hypre_boomeramg_strong_threshold"] = "0.5"
+    return opts
+
+
+def _known_types(kind) -> list[str]:
+    return [v for k, v in vars(kind).items() if not k.startswith("_") and isinstance(v, str)]
+
+
+def check_type_options() -> None:
+    """Reject ``-…ksp_type`` / ``-…pc_type`` options that name no PETSc type,
+    with the closest valid name."""
+    PETSc = get_petsc()
+    known = {"ksp_type": _known_types(PETSc.KSP.Type), "pc_type": _known_types(PETSc.PC.Type)}
+    for name, value in PETSc.Options().getAll().items():
+        for suffix, types in known.items():
+            if name.lower().endswith(suffix) and str(value).lower() not in types:
+                close = difflib.get_close_matches(str(value).lower(), types, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise InputError(f"PETSc option -{name}: unknown {suffix.split('_')[0].upper()} type {value!r}{hint}")
+
+
+def configure_ksp(ksp, hierarchy: MultigridHierarchy, solver: Solver, *, prefix: str,
+                  parent_prefix: str, diffusion_number: float) -> str:
+    """Give ``ksp`` the options prefix ``prefix``, the defaults for the regime,
+    the user's ``-<parent_prefix>…`` and ``-<prefix>…`` options, in rising
+    priority. Returns the method the defaults were chosen for."""
+    PETSc = get_petsc()
+    grid = hierarchy.grid
+    check_type_options()
+    method = resolve_method(solver, grid, diffusion_number)
+    options = PETSc.Options()
+    database = options.getAll()
+    for key, value in database.items():  # -rd_X applies to every rd_<name>_ solver
+        if key.startswith(parent_prefix):
+            own = prefix + key[len(parent_prefix):]
+            if not key.startswith(prefix) and own not in database:
+                options.setValue(own, value)
+    database = options.getAll()
+    for key, value in _defaults(method, solver, grid).items():
+        if prefix + key not in database:
+            options.setValue(prefix + key, value)
+    ksp.setOptionsPrefix(prefix)
+    try:
+        ksp.setFromOptions()
+    except PETSc.Error as exc:
+        raise InputError(f"PETSc rejected the options for solver -{prefix}: {exc}") from None
+    pc = ksp.getPC()
+    if pc.getType() == "mg":
+        hierarchy.attach(pc, prefix)
+    return method
+
+
+def converged_reason_name(reason: int) -> str:
+    PETSc = get_petsc()
+    for name, value in vars(PETSc.KSP.ConvergedReason).items():
+        if value == reason and not name.startswith("_"):
+            return name
+    return str(reason)
+
+
+def memory_per_cell(dim: int) -> float:
+    """Estimated bytes per grid cell for one species' field and solver.
+
+    Four vectors (field, right-hand side, work, boundary data), two AIJ matrices
+    with ``2·dim + 1`` entries per row (operator and system, 12 bytes per entry
+    plus row pointers), and multigrid: the prolongation (``2^dim`` entries per
+    fine row) plus Galerkin coarse operators (``3^dim`` entries per row) and
+    smoother vectors on levels holding ``1/(2^dim − 1)`` as many cells.
+    """
+    vectors = 4 * 8
+    matrices = 2 * ((2 * dim + 1) * 12 + 8)
+    coarse = 1.0 / (2**dim - 1)
+    multigrid = (2**dim) * 12 + 8 + coarse * ((3**dim) * 12 + 8 + 6 * 8)
+    return vectors + matrices + multigrid

@@ -1,0 +1,1 @@
+"""Everything that knows about MPI and PETSc's domain decomposition."""

@@ -1,0 +1,64 @@
+"""Progress reports for long runs, printed by rank 0 only.
+
+Nothing is shown during the first :data:`QUIET_SECONDS` of wall time, so short
+runs stay silent. On a terminal the report is a single self-updating bar; in a
+batch log it is one plain line every :data:`LINE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+QUIET_SECONDS = 3.0
+LINE_SECONDS = 10.0
+BAR_SECONDS = 0.2
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:d}:{s:02d}"
+
+
+class Progress:
+    """Reports step, simulated time, wall time and estimated time left."""
+
+    def __init__(self, t_end: float, *, enabled: bool = True, stream=None):
+        self.t_end = t_end
+        self.enabled = enabled
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty()
+        self.start = time.perf_counter()
+        self._last = self.start
+        self._shown = False
+
+    def update(self, step: int, t: float, *, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        wall = now - self.start
+        if wall < QUIET_SECONDS and not (final and self._shown):
+            return
+        interval = BAR_SECONDS if self.tty else LINE_SECONDS
+        if not final and now - self._last < interval and self._shown:
+            return
+        self._last = now
+        fraction = min(t / self.t_end, 1.0) if self.t_end > 0 else 1.0
+        eta = wall * (1.0 - fraction) / fraction if fraction > 0 else float("nan")
+        text = (
+            f"step {step}  t = {t:.6g}/{self.t_end:.6g} min  wall {_clock(wall)}  "
+            f"eta {_clock(eta) if eta == eta else '?'}"
+        )
+        if self.tty:
+            width = 24
+            filled = int(round(width * fraction))
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {100 * fraction:5.1f}%  {text}\033[K")
+            if final:
+                self.stream.write("\n")
+        else:
+            self.stream.write(f"progress: {100 * fraction:5.1f}%  {text}\n")
+        self.stream.flush()
+        self._shown = True

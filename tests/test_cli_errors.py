@@ -1,0 +1,83 @@
+"""Bad input ends with one clear line from rank 0, exit code 2, on 2 ranks, no hang."""
+
+import pytest
+from mpi import hybridsim
+
+GOOD = """
+[domain]
+size = [100.0, 100.0]
+cells = [16, 16]
+[time]
+dt = 0.1
+t_end = 0.2
+[species.cytokine]
+D = 10.0
+decay = 0.1
+"""
+
+
+def _config(tmp_path, text):
+    path = tmp_path / "case.toml"
+    path.write_text(text)
+    return str(path)
+
+
+CASES = {
+    "unknown key suggests the closest": (
+        GOOD.replace("decay = 0.1", "decya = 0.1"), [],
+        "species.cytokine.decya is not a known key in [species.cytokine] (did you mean 'decay'?)"),
+    "negative diffusion coefficient": (
+        GOOD.replace("D = 10.0", "D = -1"), [], "species.cytokine.D must be > 0 µm²/min (got -1)"),
+    "wrong type": (
+        GOOD.replace("cells = [16, 16]", 'cells = [16, "many"]'), [],
+        "domain.cells must be a list of integers (got 'many' in it)"),
+    "grid not divisible for multigrid": (
+        GOOD.replace("cells = [16, 16]", "cells = [17, 17]") + '[solver]\nmethod = "multigrid"\n', [],
+        "solver.method = 'multigrid' needs domain.cells divisible by 2"),
+    "unknown PETSc solver name": (
+        GOOD, ["-rd_pc_type", "hypree"], "PETSc option -rd_pc_type: unknown PC type 'hypree' (did you mean 'hypre'?)"),
+    "invalid TOML": (GOOD.replace("[time]", "[time"), [], "is not valid TOML"),
+    "grid too small for the ranks": (
+        GOOD.replace("size = [100.0, 100.0]", "size = [100.0]").replace("cells = [16, 16]", "cells = [1]"), [],
+        "domain.cells = [1] has 1 cells, fewer than the 2 MPI ranks"),
+    "boundary on a periodic axis": (
+        GOOD.replace("cells = [16, 16]", 'cells = [16, 16]\nperiodic = ["x"]')
+        + '[species.cytokine.boundary]\nx_min = { type = "dirichlet", value = 1.0 }\n', [],
+        "species.cytokine.boundary.x_min cannot be set: axis x is periodic"),
+    "unknown boundary kind": (
+        GOOD + '[species.cytokine.boundary]\ny_max = { type = "robin", value = 1.0 }\n', [],
+        "species.cytokine.boundary.y_max.type must be one of 'neumann', 'dirichlet'"),
+    "output names a missing species": (
+        GOOD + '[output]\nfields = ["cytokin"]\n', [],
+        "output.fields names 'cytokin', which is not a species (did you mean 'cytokine'?)"),
+    "bad command-line flag": (GOOD, ["--tend", "3"], "unrecognized arguments: --tend 3 (did you mean --t-end?)"),
+    "non-positive step count": (GOOD, ["--steps", "0"], "argument --steps: must be ≥ 1, got 0"),
+}
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_gives_one_line_and_exit_code_2_on_two_ranks(tmp_path, case):
+    text, extra, expected = CASES[case]
+    result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), *extra)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [lines[0]] and lines[0].startswith("error: "), result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.mpi
+def test_missing_config_file_is_reported_once(tmp_path):
+    result = hybridsim(2, "run", str(tmp_path / "absent.toml"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: config file '{tmp_path / 'absent.toml'}' does not exist"
+
+
+@pytest.mark.mpi
+def test_unwritable_output_directory_is_a_run_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = hybridsim(2, "run", _config(tmp_path, GOOD), "-o", str(blocker / "out"))
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.strip().startswith("error: cannot create output directory")
