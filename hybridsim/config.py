@@ -416,7 +416,8 @@ def _parse_spatial(
             check_number(v, f"{lt.key('values')}[{i}]", **bounds)
         lt.finish()
         layers = Layers(axis, tuple(thickness), tuple(values))
-    value = t.number("value", _MISSING if layers is None else 0.0, **bounds)
+    # with layers, `value` is not used: they cover the whole domain
+    value = t.number("value", _MISSING if layers is None else layers.values[0], **bounds)
     regions = []
     for i, item in enumerate(t.raw("regions", [])):
         rt = _subtable(item, f"{key}.regions[{i}]")

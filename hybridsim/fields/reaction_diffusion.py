@@ -27,6 +27,15 @@ is below the splitting error of the coupled hybrid model anyway. Only the
 diagonal changes from step to step, so the preconditioner is built once and
 reused.
 
+Global balance: the exact solution of each step's system satisfies
+``wᵀcⁿ⁺¹ = 1ᵀ rhs`` with ``w`` the column sums of the system matrix — mass after
+the step equals mass before plus sources minus decay, uptake and boundary
+outflow. An iterative solve meets it only to its tolerance, so the solution is
+rescaled by the ratio of the two sides (a relative change of the size of the
+solver tolerance, refused if larger than :data:`MAX_BALANCE_CORRECTION`). Mass
+is then conserved to round-off over any number of steps, as the coupling with
+agents needs.
+
 ``L`` and the system matrix are assembled once; a new Δt rebuilds only the
 system matrix.
 """
@@ -42,6 +51,11 @@ from ..parallel.petsc import create_matrix, get_petsc
 from . import coefficients
 from .multigrid import MultigridHierarchy
 from .solvers import configure_ksp, converged_reason_name, diffusion_number
+
+
+MAX_BALANCE_CORRECTION = 1e-5
+"""Largest relative rescaling applied to restore the global balance; a larger
+defect means the solve itself is wrong and is left for the convergence check."""
 
 
 def assemble_operator(grid: Grid, species: Species):
@@ -154,6 +168,8 @@ class ReactionDiffusion:
         self._work = grid.global_vec()
         self.A = None
         self.dt = None
+        self._column_sums = None
+        self._uptake_diag = grid.global_vec() if species.uptake else None
         self.hierarchy = hierarchy if hierarchy is not None else MultigridHierarchy(grid)
         self.ksp = PETSc.KSP().create(comm=self.L.getComm())
         self.method = configure_ksp(
@@ -174,6 +190,11 @@ class ReactionDiffusion:
             self.L.copy(self.A)
         self.A.scale(self.theta)
         self.A.shift(1.0 / dt)
+        ones = self._work
+        ones.set(1.0)
+        if self._column_sums is None:
+            self._column_sums = self.grid.global_vec()
+        self.A.multTranspose(ones, self._column_sums)
         self._diagonal = self.A.getDiagonal() if self.species.uptake else None
         self.ksp.setOperators(self.A)
         if self.species.uptake:
@@ -213,16 +234,29 @@ class ReactionDiffusion:
             self.add_sources(rhs, t, 1.0 - self.theta)
         uptake = self.species.uptake
         if uptake is not None:
-            w = self._work
-            c.copy(w)
-            w.shift(uptake.km)
-            w.reciprocal()
-            w.scale(uptake.vmax)
-            w.axpy(1.0, self._diagonal)
-            self.A.setDiagonal(w)
+            u = self._uptake_diag
+            c.copy(u)
+            u.shift(uptake.km)
+            u.reciprocal()
+            u.scale(uptake.vmax)
+            u.copy(self._work)
+            self._work.axpy(1.0, self._diagonal)
+            self.A.setDiagonal(self._work)
         self.ksp.setInitialGuessNonzero(True)
         self.ksp.solve(rhs, c)
         self._check_converged(t + dt)
+        self._restore_balance(c, rhs)
+
+    def _restore_balance(self, c, rhs) -> None:
+        """Rescale ``c`` so that ``wᵀc = 1ᵀrhs`` holds to round-off (see module doc)."""
+        target = rhs.sum()
+        actual = self._column_sums.dot(c)
+        if self._uptake_diag is not None:
+            actual += self._uptake_diag.dot(c)
+        if actual > 0.0 and target > 0.0:
+            ratio = target / actual
+            if abs(ratio - 1.0) <= MAX_BALANCE_CORRECTION:
+                c.scale(ratio)
 
     def steady_state(self, c, t: float = 0.0, *, rtol: float = 1e-12, max_picard: int = 200) -> int:
         """Solve ``L c + U(c) c = b + s(t)`` for the steady state, in place.
@@ -281,7 +315,8 @@ class ReactionDiffusion:
             )
 
     def destroy(self) -> None:
-        for obj in (self.ksp, self.A, self.L, self.boundary, self._rhs, self._work):
+        for obj in (self.ksp, self.A, self.L, self.boundary, self._rhs, self._work,
+                    self._column_sums, self._uptake_diag):
             if obj is not None:
                 obj.destroy()
         for _, mask in self._sources:

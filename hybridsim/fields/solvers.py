@@ -104,20 +104,25 @@ def configure_ksp(ksp, hierarchy: MultigridHierarchy, solver: Solver, *, prefix:
     method = resolve_method(solver, grid, diffusion_number)
     options = PETSc.Options()
     database = options.getAll()
+    inserted = {}  # removed again below, so nothing leaks into the next solver
     for key, value in database.items():  # -rd_X applies to every rd_<name>_ solver
         if key.startswith(parent_prefix):
             own = prefix + key[len(parent_prefix):]
             if not key.startswith(prefix) and own not in database:
-                options.setValue(own, value)
-    database = options.getAll()
+                inserted[own] = value
     for key, value in _defaults(method, solver, grid).items():
-        if prefix + key not in database:
-            options.setValue(prefix + key, value)
+        if prefix + key not in database and prefix + key not in inserted:
+            inserted[prefix + key] = value
+    for key, value in inserted.items():
+        options.setValue(key, value)
     ksp.setOptionsPrefix(prefix)
     try:
         ksp.setFromOptions()
     except PETSc.Error as exc:
         raise InputError(f"PETSc rejected the options for solver -{prefix}: {exc}") from None
+    finally:
+        for key in inserted:
+            options.delValue(key)
     pc = ksp.getPC()
     if pc.getType() == "mg":
         hierarchy.attach(pc, prefix)
