@@ -169,44 +169,43 @@ class ReactionDiffusion:
         self.A = None
         self.dt = None
         self._column_sums = None
+        self._diagonal = None
         self._uptake_diag = grid.global_vec() if species.uptake else None
         self.hierarchy = hierarchy if hierarchy is not None else MultigridHierarchy(grid)
+        self._build_system(dt)
         self.ksp = PETSc.KSP().create(comm=self.L.getComm())
         self.method = configure_ksp(
-            self.ksp, self.hierarchy, solver, prefix=self.prefix, parent_prefix="rd_",
+            self.ksp, self.A, self.hierarchy, solver, prefix=self.prefix, parent_prefix="rd_",
             diffusion_number=diffusion_number(dt, max(species.D.all_values()), grid.spacing),
         )
-        self._set_dt(dt)
+        if species.uptake:
+            # only the diagonal changes between steps: keep the preconditioner
+            self.ksp.getPC().setReusePreconditioner(True)
         self.iterations = 0  # Krylov iterations of the last step
         self.total_iterations = 0
 
-    def _set_dt(self, dt: float) -> None:
-        if dt == self.dt:
-            return
+    def _build_system(self, dt: float) -> None:
+        """``A = I/Δt + θL`` (pattern of ``L``) and its column sums."""
         self.dt = dt
         if self.A is None:
             self.A = self.L.duplicate(copy=True)
+            self._column_sums = self.grid.global_vec()
         else:
             self.L.copy(self.A)
         self.A.scale(self.theta)
         self.A.shift(1.0 / dt)
         ones = self._work
         ones.set(1.0)
-        if self._column_sums is None:
-            self._column_sums = self.grid.global_vec()
         self.A.multTranspose(ones, self._column_sums)
-        self._diagonal = self.A.getDiagonal() if self.species.uptake else None
-        self.ksp.setOperators(self.A)
         if self.species.uptake:
-            # only the diagonal changes between steps: keep the preconditioner
-            self.ksp.getPC().setReusePreconditioner(True)
-        try:
-            self.ksp.setUp()
-        except get_petsc().Error as exc:
-            raise InputError(
-                f"the PETSc solver for species {self.species.name!r} could not be set up "
-                f"({exc}); check the -{self.prefix}/-rd_ options"
-            ) from None
+            if self._diagonal is not None:
+                self._diagonal.destroy()
+            self._diagonal = self.A.getDiagonal()
+
+    def _set_dt(self, dt: float) -> None:
+        if dt != self.dt:
+            self._build_system(dt)
+            self.ksp.setOperators(self.A)
 
     def add_sources(self, rhs, t: float, weight: float) -> None:
         """``rhs += weight · s(t)`` (concentration/min)."""
@@ -267,7 +266,7 @@ class ReactionDiffusion:
         PETSc = get_petsc()
         M = self.L.duplicate(copy=True)
         ksp = PETSc.KSP().create(comm=M.getComm())
-        configure_ksp(ksp, self.hierarchy, Solver(rtol=rtol), prefix=self.prefix + "steady_",
+        configure_ksp(ksp, M, self.hierarchy, Solver(rtol=rtol), prefix=self.prefix + "steady_",
                       parent_prefix="rd_", diffusion_number=np.inf)
         rhs = self.grid.global_vec()
         base = self.L.getDiagonal()
@@ -316,7 +315,7 @@ class ReactionDiffusion:
 
     def destroy(self) -> None:
         for obj in (self.ksp, self.A, self.L, self.boundary, self._rhs, self._work,
-                    self._column_sums, self._uptake_diag):
+                    self._column_sums, self._uptake_diag, self._diagonal):
             if obj is not None:
                 obj.destroy()
         for _, mask in self._sources:

@@ -93,11 +93,15 @@ def check_type_options() -> None:
                 raise InputError(f"PETSc option -{name}: unknown {suffix.split('_')[0].upper()} type {value!r}{hint}")
 
 
-def configure_ksp(ksp, hierarchy: MultigridHierarchy, solver: Solver, *, prefix: str,
+def configure_ksp(ksp, operator, hierarchy: MultigridHierarchy, solver: Solver, *, prefix: str,
                   parent_prefix: str, diffusion_number: float) -> str:
-    """Give ``ksp`` the options prefix ``prefix``, the defaults for the regime,
-    the user's ``-<parent_prefix>…`` and ``-<prefix>…`` options, in rising
-    priority. Returns the method the defaults were chosen for."""
+    """Set ``ksp`` up for ``operator`` with the options prefix ``prefix``: the
+    defaults for the regime, the user's ``-<parent_prefix>…`` and ``-<prefix>…``
+    options, in rising priority. Returns the method the defaults were chosen for.
+
+    The defaults live in the options database only until the preconditioner is
+    set up (multigrid reads its smoothers' options then), so they never leak
+    into a later solver with the same prefix."""
     PETSc = get_petsc()
     grid = hierarchy.grid
     check_type_options()
@@ -116,16 +120,18 @@ def configure_ksp(ksp, hierarchy: MultigridHierarchy, solver: Solver, *, prefix:
     for key, value in inserted.items():
         options.setValue(key, value)
     ksp.setOptionsPrefix(prefix)
+    ksp.setOperators(operator)
     try:
         ksp.setFromOptions()
+        pc = ksp.getPC()
+        if pc.getType() == "mg":
+            hierarchy.attach(pc, prefix)
+        ksp.setUp()
     except PETSc.Error as exc:
-        raise InputError(f"PETSc rejected the options for solver -{prefix}: {exc}") from None
+        raise InputError(f"PETSc could not set up solver -{prefix} with these options: {exc}") from None
     finally:
         for key in inserted:
             options.delValue(key)
-    pc = ksp.getPC()
-    if pc.getType() == "mg":
-        hierarchy.attach(pc, prefix)
     return method
 
 
