@@ -220,11 +220,12 @@ def cmd_check(args, petsc_args: list[str]) -> int:
     print(f"time: dt = {t.dt:g} min, t_end = {t.t_end:g} min, {t.n_steps} steps, {t.scheme.replace('_', ' ')}")
     L = max(d.size)
     print(f"scales (L = {L:g} µm, the largest extent; k includes uptake vmax/km):")
-    header = f"  {'species':<14}{'D µm²/min':>12}{'k 1/min':>11}{'ℓ=√(D/k) µm':>14}{'Da=(L/ℓ)²':>12}{'L²/D min':>11}{'ν=DΔtΣh⁻²':>12}  solver"
-    print(header)
+    print(f"  {'species':<14}{'D µm²/min':>12}{'k 1/min':>11}{'ℓ=√(D/k) µm':>14}"
+          f"{'Da=(L/ℓ)²':>12}{'L²/D min':>11}{'ν=DΔtΣh⁻²':>12}  solver")
 
-    def rng(lo, hi, fmt="{:.4g}"):
-        return fmt.format(lo) if lo == hi or (math.isinf(lo) and math.isinf(hi)) else f"{fmt.format(lo)}–{fmt.format(hi)}"
+    def rng(lo, hi):
+        same = lo == hi or (math.isinf(lo) and math.isinf(hi))
+        return f"{lo:.4g}" if same else f"{lo:.4g}–{hi:.4g}"
 
     from .fields.solvers import JACOBI_LIMIT
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from .errors import InputError
 
@@ -298,7 +299,8 @@ class _Table:
         if not isinstance(value, str):
             raise InputError(f"{key} must be a string (got {_describe(value)})")
         if choices is not None and value not in choices:
-            raise InputError(f"{key} must be one of {', '.join(map(repr, choices))}{_suggest(value, choices)} (got {value!r})")
+            options = ", ".join(map(repr, choices))
+            raise InputError(f"{key} must be one of {options}{_suggest(value, choices)} (got {value!r})")
         return value
 
     def list_of(self, name: str, kind: type, default: Any = _MISSING, *, length: int | None = None) -> list:
@@ -408,7 +410,8 @@ def _parse_spatial(
             raise InputError(f"{lt.key('thickness')} must list at least one layer")
         if len(values) != len(thickness):
             raise InputError(
-                f"{lt.key('values')} must have one entry per layer ({len(thickness)}, as in thickness), got {len(values)}"
+                f"{lt.key('values')} must have one entry per layer ({len(thickness)}, as in thickness), "
+                f"got {len(values)}"
             )
         for i, h in enumerate(thickness):
             check_number(h, f"{lt.key('thickness')}[{i}]", unit="µm", positive=True)

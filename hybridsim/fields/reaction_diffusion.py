@@ -45,13 +45,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import Solver, Species
-from ..errors import InputError, RunError
+from ..errors import RunError
 from ..parallel.grid import Grid
 from ..parallel.petsc import create_matrix, get_petsc
 from . import coefficients
 from .multigrid import MultigridHierarchy
 from .solvers import configure_ksp, converged_reason_name, diffusion_number
-
 
 MAX_BALANCE_CORRECTION = 1e-5
 """Largest relative rescaling applied to restore the global balance; a larger
