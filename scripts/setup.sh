@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 APT_PACKAGES="python3-petsc4py python3-mpi4py python3-h5py-mpi python3-numba python3-numpy \
-  python3-matplotlib python3-pytest python3-venv python3-pip openmpi-bin libopenmpi-dev"
+  python3-matplotlib python3-pytest python3-venv python3-pip openmpi-bin"
 DEBIAN_PETSC_GLOB="/usr/lib/petscdir/petsc*/*-real/lib/python3/dist-packages"
 
 log() { echo "setup: $*"; }
