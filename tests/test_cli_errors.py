@@ -81,3 +81,13 @@ def test_unwritable_output_directory_is_a_run_error(tmp_path):
     result = hybridsim(2, "run", _config(tmp_path, GOOD), "-o", str(blocker / "out"))
     assert result.returncode == 3, result.stderr
     assert result.stderr.strip().startswith("error: cannot create output directory")
+
+
+@pytest.mark.mpi
+def test_diverged_solve_stops_every_rank_with_exit_code_3(tmp_path):
+    text = GOOD.replace("dt = 0.1", "dt = 10.0").replace("t_end = 0.2", "t_end = 20.0")
+    text += '[solver]\nmethod = "jacobi"\nrtol = 1e-14\nmax_iterations = 2\n'
+    result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.strip().startswith("error: the reaction–diffusion solve of species 'cytokine' failed")
+    assert "DIVERGED_MAX_IT after 2 iterations" in result.stderr
