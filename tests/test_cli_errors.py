@@ -86,6 +86,7 @@ def test_unwritable_output_directory_is_a_run_error(tmp_path):
 @pytest.mark.mpi
 def test_diverged_solve_stops_every_rank_with_exit_code_3(tmp_path):
     text = GOOD.replace("dt = 0.1", "dt = 10.0").replace("t_end = 0.2", "t_end = 20.0")
+    text += 'boundary.x_min = { type = "dirichlet", value = 1.0 }\n'  # in [species.cytokine]
     text += '[solver]\nmethod = "jacobi"\nrtol = 1e-14\nmax_iterations = 2\n'
     result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
     assert result.returncode == 3, result.stderr
