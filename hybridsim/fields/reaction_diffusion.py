@@ -230,20 +230,23 @@ class ReactionDiffusion:
         self.add_sources(rhs, t + dt, self.theta)
         if self.theta < 1.0:
             self.add_sources(rhs, t, 1.0 - self.theta)
-        uptake = self.species.uptake
-        if uptake is not None:
-            u = self._uptake_diag
-            c.copy(u)
-            u.shift(uptake.km)
-            u.reciprocal()
-            u.scale(uptake.vmax)
-            u.copy(self._work)
-            self._work.axpy(1.0, self._diagonal)
-            self.A.setDiagonal(self._work)
+        if self.species.uptake is not None:
+            self._set_uptake_diagonal(self.A, self._diagonal, c, self._uptake_diag, self._work)
         self.ksp.setInitialGuessNonzero(True)
         self.ksp.solve(rhs, c)
         self._check_converged(t + dt)
         self._restore_balance(c, rhs)
+
+    def _set_uptake_diagonal(self, matrix, base, c, rate, scratch) -> None:
+        """``rate = vmax/(km + c)`` (1/min) and ``diag(matrix) = base + rate``."""
+        uptake = self.species.uptake
+        c.copy(rate)
+        rate.shift(uptake.km)
+        rate.reciprocal()
+        rate.scale(uptake.vmax)
+        rate.copy(scratch)
+        scratch.axpy(1.0, base)
+        matrix.setDiagonal(scratch)
 
     def _restore_balance(self, c, rhs) -> None:
         """Rescale ``c`` so that ``wᵀc = 1ᵀrhs`` holds to round-off (see module doc)."""
@@ -270,20 +273,14 @@ class ReactionDiffusion:
         rhs = self.grid.global_vec()
         base = self.L.getDiagonal()
         previous = c.duplicate()
+        rate, scratch = c.duplicate(), c.duplicate()
         try:
             for iteration in range(1, max_picard + 1):
                 rhs.set(0.0)
                 rhs.axpy(1.0, self.boundary)
                 self.add_sources(rhs, t, 1.0)
                 if self.species.uptake:
-                    u = self.species.uptake
-                    w = c.copy()
-                    w.shift(u.km)
-                    w.reciprocal()
-                    w.scale(u.vmax)
-                    w.axpy(1.0, base)
-                    M.setDiagonal(w)
-                    w.destroy()
+                    self._set_uptake_diagonal(M, base, c, rate, scratch)
                 ksp.setOperators(M)
                 c.copy(previous)
                 ksp.setInitialGuessNonzero(True)
@@ -296,7 +293,7 @@ class ReactionDiffusion:
                     return iteration
             raise RunError(f"steady state of species {self.species.name!r}: Picard iteration did not converge")
         finally:
-            for obj in (ksp, M, rhs, base, previous):
+            for obj in (ksp, M, rhs, base, previous, rate, scratch):
                 obj.destroy()
 
     def _check_converged(self, t: float, ksp=None) -> None:
