@@ -12,23 +12,21 @@ This module knows nothing about MPI or PETSc.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from .errors import InputError
+from .toml_reader import MISSING, Table, check_number, describe, fmt, suggest
 
 AXES = ("x", "y", "z")
 SCHEMES = ("backward_euler", "crank_nicolson")
 SOLVER_METHODS = ("auto", "jacobi", "multigrid", "hypre")
 CONCENTRATION_UNITS = ("molecules/µm³", "nM")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_MISSING = object()
 
 
 # --------------------------------------------------------------------------- model
@@ -230,145 +228,16 @@ class Config:
         raise KeyError(name)
 
 
-# --------------------------------------------------------------------------- reader
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-class _Table:
-    """Reads one TOML table, remembering which keys were used so that unknown keys
-    can be reported with the closest valid name."""
-
-    def __init__(self, data: dict, path: str):
-        self.data = data
-        self.path = path
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def has(self, name: str) -> bool:
-        return name in self.data
-
-    def raw(self, name: str, default: Any = _MISSING) -> Any:
-        self.used.add(name)
-        if name in self.data:
-            return self.data[name]
-        if default is _MISSING:
-            raise InputError(f"{self.key(name)} is required but missing")
-        return default
-
-    def number(
-        self,
-        name: str,
-        default: Any = _MISSING,
-        *,
-        unit: str = "",
-        minimum: float | None = None,
-        positive: bool = False,
-    ) -> float:
-        value = self.raw(name, default)
-        return check_number(value, self.key(name), unit=unit, minimum=minimum, positive=positive)
-
-    def integer(self, name: str, default: Any = _MISSING, *, minimum: int | None = None) -> int:
-        value = self.raw(name, default)
-        key = self.key(name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{key} must be an integer (got {_describe(value)})")
-        if minimum is not None and value < minimum:
-            raise InputError(f"{key} must be ≥ {minimum} (got {value})")
-        return value
-
-    def string(self, name: str, default: Any = _MISSING, *, choices=None) -> str:
-        value = self.raw(name, default)
-        key = self.key(name)
-        if not isinstance(value, str):
-            raise InputError(f"{key} must be a string (got {_describe(value)})")
-        if choices is not None and value not in choices:
-            options = ", ".join(map(repr, choices))
-            raise InputError(f"{key} must be one of {options}{_suggest(value, choices)} (got {value!r})")
-        return value
-
-    def list_of(self, name: str, kind: type, default: Any = _MISSING, *, length: int | None = None) -> list:
-        value = self.raw(name, default)
-        key = self.key(name)
-        kind_name = {float: "numbers", int: "integers", str: "strings"}[kind]
-        if not isinstance(value, list):
-            raise InputError(f"{key} must be a list of {kind_name} (got {_describe(value)})")
-        for item in value:
-            ok = isinstance(item, kind) and not isinstance(item, bool)
-            if kind is float:
-                ok = isinstance(item, (int, float)) and not isinstance(item, bool)
-            if not ok:
-                raise InputError(f"{key} must be a list of {kind_name} (got {_describe(item)} in it)")
-        if length is not None and len(value) != length:
-            raise InputError(f"{key} must have {length} entries, one per axis (got {len(value)})")
-        return [float(v) for v in value] if kind is float else list(value)
-
-    def table(self, name: str, required: bool = False) -> _Table | None:
-        if not self.has(name):
-            if required:
-                raise InputError(f"{self.key(name)} is required but missing")
-            self.used.add(name)
-            return None
-        value = self.raw(name)
-        if not isinstance(value, dict):
-            raise InputError(f"{self.key(name)} must be a table (got {_describe(value)})")
-        return _Table(value, self.key(name))
-
-    def finish(self) -> None:
-        """Reject keys that were never read."""
-        for name in self.data:
-            if name not in self.used:
-                hint = _suggest(name, sorted(self.used))
-                where = f"in [{self.path}]" if self.path else "at the top level"
-                raise InputError(f"{self.key(name)} is not a known key {where}{hint}")
-
-
-def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def check_number(value: Any, key: str, *, unit: str = "", minimum=None, positive=False) -> float:
-    """Validate that ``value`` is a finite number within bounds; return it as float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{key} must be a number{' in ' + unit if unit else ''} (got {_describe(value)})")
-    value = float(value)
-    suffix = f" {unit}" if unit else ""
-    if math.isnan(value) or (math.isinf(value) and (positive or minimum is not None) and value < 0):
-        raise InputError(f"{key} must be a finite number (got {_fmt(value)})")
-    if positive and not value > 0:
-        raise InputError(f"{key} must be > 0{suffix} (got {_fmt(value)})")
-    if minimum is not None and value < minimum:
-        raise InputError(f"{key} must be ≥ {_fmt(minimum)}{suffix} (got {_fmt(value)})")
-    return value
-
-
 # --------------------------------------------------------------------------- parsers
 
 
 def _axis_index(name: Any, key: str, dim: int) -> int:
     if name not in AXES[:dim]:
-        raise InputError(f"{key} must be one of {', '.join(map(repr, AXES[:dim]))} (got {_describe(name)})")
+        raise InputError(f"{key} must be one of {', '.join(map(repr, AXES[:dim]))} (got {describe(name)})")
     return AXES.index(name)
 
 
-def _parse_region(t: _Table, dim: int) -> Region:
+def _parse_region(t: Table, dim: int) -> Region:
     if t.has("center") or t.has("radius"):
         center = tuple(t.list_of("center", float, length=dim))
         radius = t.number("radius", unit="µm", positive=True)
@@ -379,19 +248,19 @@ def _parse_region(t: _Table, dim: int) -> Region:
         if not upper[a] > lower[a]:
             raise InputError(
                 f"{t.key('upper')} must exceed {t.key('lower')} on axis {AXES[a]} "
-                f"(got {_fmt(lower[a])} to {_fmt(upper[a])})"
+                f"(got {fmt(lower[a])} to {fmt(upper[a])})"
             )
     return Region(lower=lower, upper=upper)
 
 
-def _subtable(value: Any, key: str) -> _Table:
+def _subtable(value: Any, key: str) -> Table:
     if not isinstance(value, dict):
-        raise InputError(f"{key} must be a table (got {_describe(value)})")
-    return _Table(value, key)
+        raise InputError(f"{key} must be a table (got {describe(value)})")
+    return Table(value, key)
 
 
 def _parse_spatial(
-    parent: _Table, name: str, default: Any, dim: int, *, unit: str, positive: bool
+    parent: Table, name: str, default: Any, dim: int, *, unit: str, positive: bool
 ) -> SpatialValue:
     """A number, or ``{ value = …, layers = {…}, regions = [{…, value = …}] }``."""
     raw = parent.raw(name, default)
@@ -399,7 +268,7 @@ def _parse_spatial(
     bounds = dict(unit=unit, positive=positive, minimum=None if positive else 0.0)
     if not isinstance(raw, dict):
         return SpatialValue(check_number(raw, key, **bounds))
-    t = _Table(raw, key)
+    t = Table(raw, key)
     layers = None
     lt = t.table("layers")
     if lt is not None:
@@ -420,7 +289,7 @@ def _parse_spatial(
         lt.finish()
         layers = Layers(axis, tuple(thickness), tuple(values))
     # with layers, `value` is not used: they cover the whole domain
-    value = t.number("value", _MISSING if layers is None else layers.values[0], **bounds)
+    value = t.number("value", MISSING if layers is None else layers.values[0], **bounds)
     regions = []
     for i, item in enumerate(t.raw("regions", [])):
         rt = _subtable(item, f"{key}.regions[{i}]")
@@ -442,13 +311,13 @@ def _parse_face(value: Any, key: str) -> Face:
     return Face(kind, v)
 
 
-def _parse_species(name: str, t: _Table, domain: Domain) -> Species:
+def _parse_species(name: str, t: Table, domain: Domain) -> Species:
     dim = domain.dim
     if not _NAME.match(name):
         raise InputError(
             f"{t.path} is not a valid species name: use letters, digits and '_', starting with a letter"
         )
-    D = _parse_spatial(t, "D", _MISSING, dim, unit="µm²/min", positive=True)
+    D = _parse_spatial(t, "D", MISSING, dim, unit="µm²/min", positive=True)
     decay = _parse_spatial(t, "decay", 0.0, dim, unit="1/min", positive=False)
     initial = _parse_spatial(t, "initial", 0.0, dim, unit="concentration", positive=False)
 
@@ -460,7 +329,7 @@ def _parse_species(name: str, t: _Table, domain: Domain) -> Species:
         st = _subtable(item, f"{t.key('sources')}[{i}]")
         rate_raw = st.raw("rate")
         if isinstance(rate_raw, dict):
-            sched = _Table(rate_raw, st.key("rate"))
+            sched = Table(rate_raw, st.key("rate"))
             times = sched.list_of("t", float)
             values = sched.list_of("value", float)
             if not times or len(times) != len(values):
@@ -496,7 +365,7 @@ def _parse_species(name: str, t: _Table, domain: Domain) -> Species:
             if face_name not in valid:
                 raise InputError(
                     f"{bt.key(face_name)} is not a face of a {dim}D domain "
-                    f"(faces: {', '.join(valid)}){_suggest(face_name, valid)}"
+                    f"(faces: {', '.join(valid)}){suggest(face_name, valid)}"
                 )
             a = AXES.index(face_name[0])
             if domain.periodic[a]:
@@ -517,7 +386,7 @@ def _parse_species(name: str, t: _Table, domain: Domain) -> Species:
     )
 
 
-def _parse_domain(t: _Table) -> Domain:
+def _parse_domain(t: Table) -> Domain:
     size = t.list_of("size", float)
     if not 1 <= len(size) <= 3:
         raise InputError(f"{t.key('size')} must have 1, 2 or 3 entries (one per axis, µm), got {len(size)}")
@@ -542,7 +411,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source} is not valid TOML: {exc}") from None
-    top = _Table(data, "")
+    top = Table(data, "")
     title = top.string("title", "")
     seed = top.integer("seed", 0, minimum=0)
     unit = "molecules/µm³"
@@ -575,7 +444,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         for f in fields:
             if f not in names:
                 raise InputError(
-                    f"{ot.key('fields')} names {f!r}, which is not a species{_suggest(f, names)}"
+                    f"{ot.key('fields')} names {f!r}, which is not a species{suggest(f, names)}"
                 )
         output = Output(
             directory=ot.string("directory", "output"),

@@ -37,8 +37,8 @@ if "h5py" not in missing:
     import h5py
     if not h5py.get_config().mpi:
         missing.append("h5py(with MPI)")
-if sys.version_info < (3, 10):
-    missing.append("python>=3.10")
+if sys.version_info < (3, 11):
+    missing.append("python>=3.11")
 print(" ".join(missing))
 PY
 }
@@ -98,6 +98,8 @@ fi
 # --no-deps: pip must not swap the MPI builds of mpi4py/h5py for serial wheels.
 "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v "^\[notice\]" || true
 "$VENV/bin/python" -c 'import pytest' 2>/dev/null || "$VENV/bin/python" -m pip install -q "pytest>=7.2"
+"$VENV/bin/python" -c 'import libsbml' 2>/dev/null || "$VENV/bin/python" -m pip install -q "python-libsbml>=5.19" \
+  || log "python-libsbml not installed (no PyPI?); SBML networks unavailable"
 "$VENV/bin/python" -m pip install -q "ruff==0.8.6" 2>/dev/null || log "ruff not installed (no PyPI?); linting skipped"
 "$VENV/bin/python" -c 'import hybridsim, petsc4py, mpi4py, h5py, numba; print("setup: stack ok: petsc4py", petsc4py.__version__, "mpi4py", mpi4py.__version__, "h5py", h5py.__version__, "numba", numba.__version__)'
 touch "$VENV/.hybridsim-setup"

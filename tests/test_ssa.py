@@ -1,0 +1,248 @@
+"""Exact SSA against closed-form results (VALIDATION cases 6–8), the counter-based
+generator against Random123's known answers, and network input errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+from hybridsim.agents import load_network, simulate_well_mixed
+from hybridsim.agents.codegen import ssa_kernel
+from hybridsim.agents.rng import STREAM_SSA, philox_block, uniforms
+from hybridsim.agents.ssa import advance_agents
+from hybridsim.errors import InputError
+
+EXAMPLES = "examples/networks"
+
+
+def birth_death(k, gamma, x0=0):
+    return {"species": {"X": x0}, "reactions": [
+        {"name": "birth", "products": {"X": 1}, "rate": k},
+        {"name": "death", "reactants": {"X": 1}, "rate": gamma}]}
+
+
+def two_stage(k_m=2.0, g_m=0.2, k_p=5.0, g_p=0.05, m0=0, p0=0):
+    return {"species": {"M": m0, "P": p0}, "reactions": [
+        {"name": "transcription", "products": {"M": 1}, "rate": k_m},
+        {"name": "mrna_decay", "reactants": {"M": 1}, "rate": g_m},
+        {"name": "translation", "reactants": {"M": 1}, "products": {"M": 1, "P": 1}, "rate": k_p},
+        {"name": "protein_decay", "reactants": {"P": 1}, "rate": g_p}]}
+
+
+@pytest.mark.parametrize("counter, key, expected", [
+    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+])
+def test_philox_matches_random123_known_answers(counter, key, expected):
+    assert philox_block(counter, key) == expected
+
+
+def test_uniforms_are_uniform_and_keyed_by_id_not_position():
+    ids = np.arange(20000, dtype=np.int64)
+    u = uniforms(7, STREAM_SSA, ids, 3, 2)
+    assert u.min() > 0.0 and u.max() <= 1.0
+    n = u.size
+    assert abs(u.mean() - 0.5) < 5 * math.sqrt(1 / 12 / n)
+    # Kolmogorov–Smirnov distance, 5σ-like bound 1.63/sqrt(n) is the 1% level
+    s = np.sort(u.ravel())
+    d = np.max(np.abs(s - np.arange(1, n + 1) / n))
+    assert d < 1.63 / math.sqrt(n)
+    # an agent's numbers depend on its id only
+    shuffled = ids[::-1].copy()
+    assert np.array_equal(uniforms(7, STREAM_SSA, shuffled, 3, 2), u[::-1])
+    assert not np.array_equal(uniforms(8, STREAM_SSA, ids[:5], 3, 2), u[:5])
+    assert not np.array_equal(uniforms(7, STREAM_SSA, ids[:5], 4, 2), u[:5])
+
+
+def _poisson_checks(x, lam):
+    """Mean within 5 standard errors of λ and Fano factor within 5 standard errors of 1."""
+    n = x.size
+    assert abs(x.mean() - lam) < 5 * math.sqrt(lam / n), (x.mean(), lam)
+    # Var(s²) ≈ (μ4 − σ⁴)/n with μ4 = λ(1 + 3λ) for a Poisson law
+    se_fano = math.sqrt((lam + 2 * lam**2) / n) / lam
+    assert abs(x.var(ddof=1) / x.mean() - 1.0) < 5 * se_fano, x.var() / x.mean()
+
+
+def test_birth_death_is_poisson_at_every_time_despite_interval_boundaries():
+    """From X(0) = 0, X(t) is Poisson with mean (k/γ)(1 − e^{−γt}) — exactly, so
+    checking it after 40 short intervals shows the boundaries do not bias the process."""
+    k, gamma, n = 10.0, 1.0, 20000
+    times = np.linspace(0.1, 4.0, 40)
+    x = simulate_well_mixed(birth_death(k, gamma), n, times, seed=1)[:, :, 0]
+    for i in (0, 4, 19, 39):
+        _poisson_checks(x[i], k / gamma * (1 - math.exp(-gamma * times[i])))
+    # stationary: after 10/γ
+    x_long = simulate_well_mixed(birth_death(k, gamma), n, [12.0], seed=2)[0, :, 0]
+    _poisson_checks(x_long, k / gamma)
+
+
+def test_two_stage_means_and_protein_fano_factor():
+    k_m, g_m, k_p, g_p = 2.0, 0.2, 5.0, 0.05
+    n = 10000
+    # start at the means; samples 100 min = 5/γ_p apart are nearly independent
+    times = [200.0, 300.0, 400.0, 500.0]
+    out = simulate_well_mixed(two_stage(m0=10, p0=1000), n, times, seed=3)
+    M = out[:, :, 0].astype(float)
+    P = out[:, :, 1].astype(float)
+    mean_m, mean_p = k_m / g_m, k_m * k_p / (g_m * g_p)
+    fano = 1 + k_p / (g_m + g_p)
+    n_eff = M.size
+    assert abs(M.mean() - mean_m) < 5 * math.sqrt(mean_m / n_eff)
+    assert abs(P.mean() - mean_p) < 5 * math.sqrt(fano * mean_p / n_eff)
+    # per-time variances; relative standard error of a variance ≈ √((2 + excess kurtosis)/n),
+    # with the excess kurtosis of a gamma law of the same mean and Fano factor
+    shape = mean_p / fano
+    fanos = P.var(axis=1, ddof=1) / P.mean(axis=1)
+    se = fano * math.sqrt((2 + 6 / shape) / n) / math.sqrt(len(times))
+    assert abs(fanos.mean() - fano) < 5 * se, (fanos, fano)
+
+
+def test_variance_of_population_mean_falls_as_one_over_n():
+    """Var of the mean of N independent cells' protein-driven phenotype ∝ N^-1."""
+    sizes = np.array([10, 32, 100, 316, 1000])
+    replicates = 600
+    total = int(sizes.sum()) * replicates
+    x = simulate_well_mixed(birth_death(10.0, 1.0, x0=10), total, [8.0], seed=4)[0, :, 0]
+    phenotype = 2.0 * x / (5.0 + x)  # a speed v0·X/(K+X), µm/min
+    variances = []
+    start = 0
+    for N in sizes:
+        block = phenotype[start:start + N * replicates].reshape(replicates, N)
+        start += N * replicates
+        variances.append(block.mean(axis=1).var(ddof=1))
+    logn, logv = np.log(sizes), np.log(variances)
+    slope = np.polyfit(logn, logv, 1)[0]
+    # each log-variance has standard error √(2/(R−1)); propagate to the slope
+    se = math.sqrt(2 / (replicates - 1)) / math.sqrt(((logn - logn.mean()) ** 2).sum())
+    assert 3 * se < 0.05
+    assert abs(slope + 1) < max(3 * se, 0.02) and abs(slope + 1) < 0.05, (slope, se)
+
+
+def test_specialised_kernel_equals_generic_kernel_bitwise():
+    net = load_network({"species": {"A": 30, "B": 5, "C": 0}, "reactions": [
+        {"products": {"A": 1}, "rate": 3.0},
+        {"reactants": {"A": 2}, "products": {"B": 1}, "rate": 0.01},
+        {"reactants": {"A": 1, "B": 1}, "products": {"C": 2}, "rate": {"k": 0.02, "field": "L",
+                                                                       "hill": {"K": 0.5, "n": 2}}},
+        {"reactants": {"C": 1}, "rate": {"k": 0.3, "field": "L"}},
+        {"reactants": {"B": 1}, "rate": 0.1}]})
+    c = net.compile()
+    n = 500
+    ids = np.arange(1000, 1000 + n, dtype=np.int64)
+    factors = np.column_stack([m.factor(np.linspace(0, 2, n)) for m in net.modulations])
+    start = np.tile(np.array(net.initial, dtype=np.int64), (n, 1))
+    a, b = start.copy(), start.copy()
+    ev_a = ssa_kernel(c, net.n_species)(a, ids, c.rate, c.modulated, factors, 5.0, 9, 2)
+    ev_b = advance_agents(b, ids, c.rate, c.modulated, factors, 5.0, 9, 2, *c.kernel_args())
+    assert ev_a == ev_b > 1000
+    assert np.array_equal(a, b)
+    assert a.min() >= 0
+
+
+def test_field_modulated_rate_scales_the_birth_death_mean():
+    net = {"species": {"X": 0}, "reactions": [
+        {"products": {"X": 1}, "rate": {"k": 20.0, "field": "ligand", "hill": {"K": 0.5, "n": 2}}},
+        {"reactants": {"X": 1}, "rate": 1.0}]}
+    L = 1.0
+    lam = 20.0 * L**2 / (0.5**2 + L**2)
+    x = simulate_well_mixed(net, 20000, [12.0], seed=5, fields={"ligand": L})[0, :, 0]
+    _poisson_checks(x, lam)
+    with pytest.raises(InputError, match="ligand"):
+        simulate_well_mixed(net, 10, [1.0])
+
+
+def test_trajectories_depend_on_id_and_seed_only():
+    net = two_stage()
+    a = simulate_well_mixed(net, 300, [5.0, 10.0], seed=11)
+    b = simulate_well_mixed(net, 300, [5.0, 10.0], seed=11)
+    c = simulate_well_mixed(net, 300, [5.0, 10.0], seed=12)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    # the first 100 cells of a larger population are the same cells
+    d = simulate_well_mixed(net, 1000, [5.0, 10.0], seed=11)
+    assert np.array_equal(a, d[:, :300])
+
+
+def test_sbml_two_stage_model_equals_the_toml_one():
+    toml = load_network(f"{EXAMPLES}/two_stage.toml")
+    sbml = load_network(f"{EXAMPLES}/two_stage.xml")
+    assert sbml.species == toml.species and sbml.initial == toml.initial
+    for a, b in zip(sbml.compile().__dict__.values(), toml.compile().__dict__.values()):
+        assert np.array_equal(a, b)
+    times = [50.0]
+    x = simulate_well_mixed(f"{EXAMPLES}/two_stage.xml", 4000, times, seed=6)
+    y = simulate_well_mixed(f"{EXAMPLES}/two_stage.toml", 4000, times, seed=6)
+    assert np.array_equal(x, y)
+    # and the statistics are those of the model: M is Poisson(10) once stationary
+    _poisson_checks(x[0, :, 0].astype(float), 10.0)
+
+
+SBML_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2">
+<model id="m"><listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
+<listOfSpecies><species id="A" compartment="c" initialAmount="5" hasOnlySubstanceUnits="true"
+ boundaryCondition="false" constant="false"/></listOfSpecies>
+<listOfParameters><parameter id="k" value="1" constant="true"/><parameter id="K" value="2" constant="true"/>
+</listOfParameters>"""
+REACTION = """<listOfReactions><reaction id="deg" reversible="{rev}"><listOfReactants>
+<speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants>
+<kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML">{law}</math></kineticLaw></reaction>
+</listOfReactions>"""
+MM = "<apply><divide/><apply><times/><ci>k</ci><ci>A</ci></apply><apply><plus/><ci>K</ci><ci>A</ci></apply></apply>"
+MA = "<apply><times/><ci>k</ci><ci>A</ci></apply>"
+EVENT = """<listOfEvents><event id="kick" useValuesFromTriggerTime="true"><trigger initialValue="true"
+ persistent="true"><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><gt/><ci>A</ci><cn>3</cn></apply>
+</math></trigger><listOfEventAssignments><eventAssignment variable="A"><math
+ xmlns="http://www.w3.org/1998/Math/MathML"><cn>0</cn></math></eventAssignment></listOfEventAssignments>
+</event></listOfEvents>"""
+
+
+@pytest.mark.parametrize("body, message", [
+    (REACTION.format(rev="false", law=MM),
+     "kinetic law 'k \\* A / \\(K \\+ A\\)' of reaction 'deg' is not mass action"),
+    (REACTION.format(rev="true", law=MA), "reversible reaction 'deg'"),
+    (REACTION.format(rev="false", law=MA) + EVENT, "event 'kick'"),
+    ("", "declares no reactions"),
+])
+def test_unsupported_sbml_is_rejected_naming_the_construct(tmp_path, body, message):
+    path = tmp_path / "model.xml"
+    path.write_text(SBML_HEAD + body + "</model></sbml>")
+    with pytest.raises(InputError, match=message):
+        load_network(str(path))
+
+
+def test_broken_sbml_names_the_line(tmp_path):
+    path = tmp_path / "bad.xml"
+    path.write_text(SBML_HEAD + "<listOfReactions><reaction")
+    with pytest.raises(InputError, match="is not valid SBML"):
+        load_network(str(path))
+
+
+@pytest.mark.parametrize("network, message", [
+    ({"species": {"M": 0}, "reactions": [{"products": {"Q": 1}, "rate": 1.0}]},
+     r"network.reactions\[0\].products.Q is not a species of the network"),
+    ({"species": {"M": -1}, "reactions": [{"products": {"M": 1}, "rate": 1.0}]},
+     "network.species.M must be a non-negative integer initial count"),
+    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1}, "rate": -2.0}]},
+     r"network.reactions\[0\].rate must be ≥ 0"),
+    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1}, "rates": 2.0}]},
+     r"network.reactions\[0\].rate is required"),
+    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1}, "rate": 2.0, "rat": 1}]},
+     r"network.reactions\[0\].rat is not a known key .*did you mean 'rate'"),
+    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1.5}, "rate": 2.0}]},
+     r"products.M must be a non-negative integer"),
+    ({"species": {"M": 0}, "reactions": []}, "network.reactions must be a non-empty list"),
+    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1}, "rate": {"k": 1.0, "field": "L",
+                                                                          "hill": {"K": 0}}}]},
+     r"hill.K must be > 0"),
+])
+def test_bad_network_gives_one_line_naming_the_key(network, message):
+    with pytest.raises(InputError, match=message) as info:
+        load_network(network)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_network_file_is_named():
+    with pytest.raises(InputError, match="network file 'nope.toml' does not exist"):
+        load_network("nope.toml")
