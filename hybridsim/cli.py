@@ -170,7 +170,7 @@ def cmd_run(args, petsc_args: list[str]) -> int:
     from .parallel.petsc import init
 
     init(petsc_args)
-    from .io.output import XDMF_FILE, FieldWriter
+    from .io.output import XDMF_FILE, RunOutput
     from .parallel.collective import agree, load_config
     from .progress import Progress
     from .simulation import Simulation, with_overrides
@@ -187,16 +187,28 @@ def cmd_run(args, petsc_args: list[str]) -> int:
     for name, solver in sim.solvers.items():
         _say(comm, f"  species {name}: {solver.method} preconditioner (options prefix -{solver.prefix})",
              args.quiet)
-    writer = agree(sim.comm, FieldWriter, sim.grid, config.output.directory, config, names)
+    if sim.population is not None:
+        _say(comm, f"  agents: {sim.agent_total}, network of {config.network.n_species} species and "
+                   f"{len(config.network.reactions)} reactions (exact SSA), "
+                   f"motility {config.agents.motility.kind}", args.quiet)
+    output = agree(sim.comm, RunOutput, sim, config.output.directory, names)
     try:
-        sim.run(writer, Progress(config.time.t_end, enabled=not args.quiet and comm.rank == 0))
-    finally:
-        writer.close()
-    out = writer.directory
-    _say(comm, f"done: t = {sim.t:g} min after {sim.step_index} steps\n"
-               f"output: {out / 'fields.h5'} (HDF5, natural grid order)\n"
-               f"open in ParaView: paraview {out / XDMF_FILE}\n"
-               f"or draw PNGs: hybridsim plot {out}", args.quiet)
+        sim.run(output, Progress(config.time.t_end, enabled=not args.quiet and comm.rank == 0))
+    except HybridsimError:
+        output.close()  # raised on every rank alike, so closing (collective) is safe
+        raise
+    output.close()
+    out = output.directory
+    lines = [f"done: t = {sim.t:g} min after {sim.step_index} steps"]
+    if output.fields is not None:
+        lines += [f"output: {out / 'fields.h5'} (HDF5, natural grid order)",
+                  f"open in ParaView: paraview {out / XDMF_FILE}"]
+    if output.agents is not None:
+        lines += [f"agents: {sim.agent_total} at the end, in {out / 'agents.h5'} (HDF5, keyed by id)"]
+        if config.domain.dim > 1:
+            lines += [f"open in ParaView: paraview {out / 'agents.xdmf'}"]
+    lines += [f"or draw PNGs: hybridsim plot {out}"]
+    _say(comm, "\n".join(lines), args.quiet)
     sim.destroy()
     return 0
 

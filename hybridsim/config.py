@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .agents.config import Agents, parse_agents
+from .agents.network import Network, load_network, parse_network
 from .errors import InputError
 from .toml_reader import MISSING, Table, check_number, describe, fmt, suggest
 
@@ -26,6 +28,7 @@ AXES = ("x", "y", "z")
 SCHEMES = ("backward_euler", "crank_nicolson")
 SOLVER_METHODS = ("auto", "jacobi", "multigrid", "hypre")
 CONCENTRATION_UNITS = ("molecules/µm³", "nM")
+SEED_LIMIT = 1 << 56  # the Philox key holds a 56-bit seed and an 8-bit stream number
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -220,6 +223,8 @@ class Config:
     title: str = ""
     concentration_unit: str = "molecules/µm³"
     source_text: str = ""  # the TOML text the config came from (stored in output)
+    network: Network | None = None  # intracellular reaction network of the agents
+    agents: Agents | None = None
 
     def species_named(self, name: str) -> Species:
         for s in self.species:
@@ -237,7 +242,7 @@ def _axis_index(name: Any, key: str, dim: int) -> int:
     return AXES.index(name)
 
 
-def _parse_region(t: Table, dim: int) -> Region:
+def parse_region(t: Table, dim: int) -> Region:
     if t.has("center") or t.has("radius"):
         center = tuple(t.list_of("center", float, length=dim))
         radius = t.number("radius", unit="µm", positive=True)
@@ -294,7 +299,7 @@ def _parse_spatial(
     for i, item in enumerate(t.raw("regions", [])):
         rt = _subtable(item, f"{key}.regions[{i}]")
         v = rt.number("value", **bounds)
-        regions.append(RegionValue(_parse_region(rt, dim), v))
+        regions.append(RegionValue(parse_region(rt, dim), v))
         rt.finish()
     t.finish()
     return SpatialValue(value, layers, tuple(regions))
@@ -343,7 +348,7 @@ def _parse_species(name: str, t: Table, domain: Domain) -> Species:
         region_t = st.table("region")
         region = None
         if region_t is not None:
-            region = _parse_region(region_t, dim)
+            region = parse_region(region_t, dim)
             region_t.finish()
         st.finish()
         sources.append(Source(rate, region))
@@ -405,8 +410,9 @@ def _parse_domain(t: Table) -> Domain:
     return Domain(tuple(size), tuple(cells), tuple(periodic))
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
-    """Parse and validate TOML ``text``; ``source`` names it in messages."""
+def parse_config(text: str, source: str = "<config>", base_dir: str | Path | None = None) -> Config:
+    """Parse and validate TOML ``text``; ``source`` names it in messages and
+    relative file names in it (network, agent positions) resolve against ``base_dir``."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -414,6 +420,8 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     top = Table(data, "")
     title = top.string("title", "")
     seed = top.integer("seed", 0, minimum=0)
+    if seed >= SEED_LIMIT:
+        raise InputError(f"seed must be < 2**56 (got {seed})")
     unit = "molecules/µm³"
     units = top.table("units")
     if units is not None:
@@ -429,12 +437,27 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     tt.finish()
     time = Time(dt, t_end, scheme)
 
-    st = top.table("species", required=True)
+    st = top.table("species")
     species = []
-    for name in st.data:
+    for name in st.data if st is not None else ():
         species.append(_parse_species(name, _subtable(st.raw(name), st.key(name)), domain))
-    if not species:
-        raise InputError("species must define at least one species, e.g. [species.morphogen]")
+    field_names = tuple(s.name for s in species)
+
+    network = None
+    if top.has("network"):
+        raw = top.raw("network")
+        if isinstance(raw, str):
+            network = load_network(raw, base_dir=base_dir, fields=field_names)
+        else:
+            network = parse_network(raw, "network", fields=field_names, source=source)
+    agents = None
+    at = top.table("agents")
+    if at is not None:
+        agents = parse_agents(at, domain.dim, domain.periodic, network, base_dir)
+    elif network is not None:
+        raise InputError("network is defined but [agents] is missing: no cell would carry it")
+    if not species and agents is None:
+        raise InputError("the config defines neither fields ([species.NAME]) nor cells ([agents])")
 
     output = Output()
     ot = top.table("output")
@@ -474,6 +497,8 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         title=title,
         concentration_unit=unit,
         source_text=text,
+        network=network,
+        agents=agents,
     )
 
 
@@ -493,4 +518,4 @@ def read_config_text(path: str | Path) -> str:
 def load_config(path: str | Path) -> Config:
     """Read and validate the TOML config at ``path`` (serial; see
     :func:`hybridsim.parallel.collective.load_config` under MPI)."""
-    return parse_config(read_config_text(path), str(path))
+    return parse_config(read_config_text(path), str(path), Path(path).parent)

@@ -34,7 +34,9 @@ class Progress:
         self._last = self.start
         self._shown = False
 
-    def update(self, step: int, t: float, *, final: bool = False) -> None:
+    def update(self, step: int, t: float, *, final: bool = False, extra: str = "") -> None:
+        """Report ``step`` at simulated time ``t`` (min); ``extra`` is appended
+        to the line (e.g. the number of agents)."""
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -49,7 +51,7 @@ class Progress:
         eta = wall * (1.0 - fraction) / fraction if fraction > 0 else float("nan")
         text = (
             f"step {step}  t = {t:.6g}/{self.t_end:.6g} min  wall {_clock(wall)}  "
-            f"eta {_clock(eta) if eta == eta else '?'}"
+            f"eta {_clock(eta) if eta == eta else '?'}{extra}"
         )
         if self.tty:
             width = 24

@@ -1,15 +1,23 @@
 """Builds a simulation from a config and decides the order of one time step.
 
 This is the only module that orders the stages of a step; the layers it calls
-never call back up. A step today advances every chemical field by one implicit
-reaction–diffusion solve; cell agents, coupling and mechanics join here.
+never call back up. One step of length Δt:
+
+1. agents (if any): sample the fields at their positions → exact SSA over Δt
+   with rates modulated by those values → age, death, division (daughters get
+   rank-independent ids) → motility and boundaries → migration to the owner;
+2. fields: one implicit reaction–diffusion solve per species.
+
+Deposition of agents' uptake and secretion into the fields joins in step 2.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from .config import Config
 from .fields.coefficients import evaluate
@@ -18,6 +26,18 @@ from .fields.reaction_diffusion import ReactionDiffusion
 from .parallel.collective import agree
 from .parallel.grid import Grid
 from .progress import Progress
+
+
+@dataclass
+class AgentCounters:
+    """Events summed over the ranks' agents in the last step (only rank totals
+    are kept locally; :meth:`Simulation.agent_summary` reduces them)."""
+
+    reactions: int = 0
+    births: int = 0
+    deaths: int = 0
+    absorbed: int = 0
+    migrated: int = 0
 
 
 class Simulation:
@@ -31,12 +51,17 @@ class Simulation:
         Number of steps taken.
     fields:
         Species name → PETSc global vector of concentrations.
+    population:
+        This rank's cells (:class:`~hybridsim.agents.population.CellPopulation`),
+        or None without ``[agents]``.
+    next_id:
+        The smallest global agent id not yet used (the same on every rank).
     """
 
     def __init__(self, config: Config, comm=None):
         self.config = config
         self.grid = agree(comm if comm is not None else _world(), Grid, config.domain, comm)
-        self.hierarchy = MultigridHierarchy(self.grid)
+        self.hierarchy = MultigridHierarchy(self.grid) if config.species else None
         points = self.grid.cell_centers()
         self.fields = {}
         self.solvers = {}
@@ -52,14 +77,86 @@ class Simulation:
             )
         self.t = 0.0
         self.step_index = 0
+        self.population = None
+        self.next_id = 0
+        self.counters = AgentCounters()
+        self.agent_total = 0  # agents on all ranks after the last step
+        if config.agents is not None:
+            self._create_agents()
 
     @property
     def comm(self):
         return self.grid.comm
 
+    # ------------------------------------------------------------------ agents
+
+    def _create_agents(self) -> None:
+        from .agents.population import CellPopulation
+        from .parallel.agents import migrate
+
+        cfg = self.config
+        self.population = agree(self.comm, CellPopulation, cfg.agents, cfg.network, cfg.domain.size, cfg.seed)
+        # read and generate locally (errors agreed on), then move agents to their owners
+        batches, self.next_id = agree(self.comm, self._initial_agents)
+        for ids, position, counts in batches:
+            self.population.store.append(ids, position, counts)
+        migrate(self.population.store, self.grid)
+        self.agent_total = self.n_agents()
+
+    def _initial_agents(self):
+        from .agents import placement as place
+
+        cfg = self.config
+        size = cfg.domain.size
+        rank, n_ranks = self.comm.rank, self.comm.size
+        network = cfg.network
+        batches = []
+        first = 0
+        for p in cfg.agents.placements:
+            base = place.initial_counts(p, network.species, network.initial)
+            if p.kind == "uniform":
+                ids, pos = place.uniform(p, size, first, rank, n_ranks, cfg.seed)
+                counts = np.tile(base, (ids.size, 1))
+            elif p.kind == "lattice":
+                ids, pos = place.lattice(p, size, first, self.grid.spacing, self.grid.starts, self.grid.counts)
+                counts = np.tile(base, (ids.size, 1))
+            else:
+                ids, pos, counts = place.from_file(p, size, network.species, base, first, rank, n_ranks)
+            batches.append((ids, pos, counts))
+            first += place.count(p, size)
+        return batches, first
+
+    def _step_agents(self, dt: float) -> None:
+        from .coupling.sampling import cell_values
+        from .parallel.agents import daughter_ids, migrate
+
+        pop = self.population
+        step = self.step_index
+        c = self.counters
+        sampled = {name: cell_values(self.grid, self.fields[name], pop.store.position)
+                   for name in self.config.network.fields}
+        c.reactions = pop.react(dt, step, sampled)
+        pop.store.age[...] += dt
+        c.deaths = pop.die(dt, step)
+        mothers = pop.dividing(dt, step)
+        new_ids, self.next_id = daughter_ids(self.comm, pop.store.ids[mothers], self.next_id)
+        pop.divide(mothers, new_ids, step)
+        c.births = int(mothers.size)
+        c.absorbed = pop.move(dt, step)
+        c.migrated = migrate(pop.store, self.grid)
+        self.agent_total = self.comm.allreduce(pop.n)
+
+    def n_agents(self) -> int:
+        """Number of agents on all ranks (collective)."""
+        return self.comm.allreduce(self.population.n) if self.population is not None else 0
+
+    # ------------------------------------------------------------------ stepping
+
     def step(self, dt: float | None = None) -> None:
-        """Advance every field by ``dt`` (min; default ``time.dt``)."""
+        """Advance agents and fields by ``dt`` (min; default ``time.dt``)."""
         dt = self.config.time.dt if dt is None else dt
+        if self.population is not None:
+            self._step_agents(dt)
         for name, solver in self.solvers.items():
             solver.step(self.fields[name], self.t, dt)
         self.t += dt
@@ -69,34 +166,36 @@ class Simulation:
         """∫ c dV of species ``name`` (concentration·µm^dim)."""
         return self.grid.integrate(self.fields[name])
 
-    def run(self, writer=None, progress: Progress | None = None) -> None:
-        """Step to ``time.t_end``, writing output every ``output.interval`` min
-        (and at the start and the end)."""
+    def run(self, output=None, progress: Progress | None = None) -> None:
+        """Step to ``time.t_end``, writing ``output`` (an object with
+        ``write(sim)``) every ``output.interval`` min, at the start and at the end."""
         cfg = self.config
         t_end = cfg.time.t_end
         n_steps = cfg.time.n_steps
         interval = cfg.output.interval or t_end / 10.0
         next_output = 1
-        if writer is not None:
-            writer.write(self.step_index, self.t, self.fields)
+        if output is not None:
+            output.write(self)
         for k in range(n_steps):
             dt = cfg.time.dt if k < n_steps - 1 else t_end - self.t
             if dt <= 1e-12 * t_end:
                 break
             self.step(dt)
             last = k == n_steps - 1
-            if writer is not None and (self.t >= next_output * interval * (1 - 1e-12) or last):
-                writer.write(self.step_index, self.t, self.fields)
+            if output is not None and (self.t >= next_output * interval * (1 - 1e-12) or last):
+                output.write(self)
                 next_output = math.floor(self.t / interval * (1 + 1e-12)) + 1
             if progress is not None:
-                progress.update(self.step_index, self.t, final=last)
+                extra = f"  agents {self.agent_total}" if self.population is not None else ""
+                progress.update(self.step_index, self.t, final=last, extra=extra)
 
     def destroy(self) -> None:
         for solver in self.solvers.values():
             solver.destroy()
         for c in self.fields.values():
             c.destroy()
-        self.hierarchy.destroy()
+        if self.hierarchy is not None:
+            self.hierarchy.destroy()
         self.grid.destroy()
 
 

@@ -25,6 +25,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ..config import SEED_LIMIT  # noqa: F401  (re-exported: seeds share the key with the stream)
+
 # streams: one per kind of decision, so adding draws to one never shifts another
 STREAM_SSA = 1
 STREAM_MOTILITY = 2
@@ -34,7 +36,6 @@ STREAM_PLACEMENT = 5
 STREAM_SPLIT = 6
 STREAM_TAU = 7
 
-SEED_LIMIT = 1 << 56  # seeds share the key with the 8-bit stream number
 
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)

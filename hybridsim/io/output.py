@@ -31,6 +31,47 @@ FIELDS_FILE = "fields.h5"
 XDMF_FILE = "fields.xdmf"
 
 
+def prepare_directory(comm, directory: Path) -> None:
+    """Create the output directory on rank 0; every rank raises :class:`RunError`
+    if that fails (collective)."""
+    error = None
+    if comm.rank == 0:
+        try:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            error = f"cannot create output directory {str(directory)!r}: {exc.strerror}"
+    error = comm.bcast(error, root=0)
+    if error:
+        raise RunError(error)
+
+
+class RunOutput:
+    """The output of a run: fields (``fields.h5``) and agents (``agents.h5``),
+    each with its XDMF file, in one directory; every method is collective."""
+
+    def __init__(self, sim, directory: str | Path, field_names: list[str]):
+        from .agent_output import AgentWriter
+
+        self.directory = Path(directory)
+        prepare_directory(sim.comm, self.directory)
+        self.fields = FieldWriter(sim.grid, directory, sim.config, field_names) if field_names else None
+        self.agents = None
+        if sim.population is not None:
+            self.agents = AgentWriter(sim.comm, directory, sim.config.network.species, sim.grid.dim)
+
+    def write(self, sim) -> None:
+        """Write the current state of ``sim`` (a :class:`~hybridsim.simulation.Simulation`)."""
+        if self.fields is not None:
+            self.fields.write(sim.step_index, sim.t, sim.fields)
+        if self.agents is not None:
+            self.agents.write(sim.population.store, sim.step_index, sim.t, sim.next_id)
+
+    def close(self) -> None:
+        for writer in (self.fields, self.agents):
+            if writer is not None:
+                writer.close()
+
+
 class FieldWriter:
     """Writes chosen fields at chosen times; every method is collective."""
 
@@ -40,17 +81,7 @@ class FieldWriter:
         self.names = list(names)
         self.config = config
         self._records: list[tuple[str, float]] = []  # (group, time) for the XDMF
-        if grid.comm.rank == 0:
-            error = None
-            try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                error = f"cannot create output directory {str(self.directory)!r}: {exc.strerror}"
-        else:
-            error = None
-        error = grid.comm.bcast(error, root=0)
-        if error:
-            raise RunError(error)
+        prepare_directory(grid.comm, self.directory)
         self.path = self.directory / FIELDS_FILE
         self.file = open_file(self.path, "w", grid.comm)
         self.file.attrs["hybridsim_version"] = __version__

@@ -5,6 +5,7 @@ call."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from ..config import Config, parse_config, read_config_text
@@ -36,4 +37,4 @@ def load_config(path, comm) -> Config:
     rank), share the text, and validate it on every rank (collective)."""
     text = agree(comm, lambda: read_config_text(path) if comm.rank == 0 else None)
     text = comm.bcast(text, root=0)
-    return agree(comm, parse_config, text, str(path))
+    return agree(comm, parse_config, text, str(path), Path(path).parent)

@@ -117,6 +117,20 @@ class Grid:
         mesh = np.meshgrid(*axes, indexing="ij")
         return np.stack([m.ravel(order="F") for m in mesh], axis=1)
 
+    def cell_index(self, points: np.ndarray) -> np.ndarray:
+        """Index ``(dim, n)`` of the grid cell holding each point (``(n, dim)``, µm).
+
+        Cell ``i`` holds ``i·h ≤ x < (i+1)·h``; points on the domain's upper face
+        belong to the last cell. This rule defines which rank owns an agent."""
+        points = np.asarray(points, dtype=float).reshape(-1, self.dim)
+        index = np.floor(points / self.spacing).astype(np.int64)
+        np.clip(index, 0, np.asarray(self.domain.cells) - 1, out=index)
+        return index.T
+
+    def owner_of(self, points: np.ndarray) -> np.ndarray:
+        """Rank owning each point (``(n, dim)``, µm): the owner of its grid cell."""
+        return self.layout.rank_of(self.cell_index(points))
+
     def integrate(self, vec) -> float:
         """∫ c dV over the whole domain (concentration·µm^dim); collective."""
         return float(vec.sum()) * self.cell_volume

@@ -1,0 +1,240 @@
+"""The ``[agents]`` part of a run config: placement, motility, division, death
+and boundaries, validated into frozen dataclasses (no MPI here).
+
+Units: µm, min, 1/min; molecule counts are per cell. Every key is listed in
+``docs/config.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InputError
+from ..toml_reader import Table, check_number, describe, suggest
+from .network import Modulation, Network, parse_modulated_value
+
+MOTILITY_TYPES = ("none", "brownian", "persistent")
+BOUNDARY_TYPES = ("reflecting", "absorbing", "periodic")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Initial agents: ``kind`` is ``"uniform"`` (``count`` agents uniformly at
+    random in ``region``), ``"lattice"`` (one agent per lattice site of
+    ``spacing`` µm in ``region``) or ``"file"`` (positions, and optionally counts
+    per species, from a CSV or HDF5 ``file``). ``region`` None is the whole domain.
+    ``counts`` overrides the network's initial counts (species → molecules)."""
+
+    kind: str
+    count: int = 0
+    region: Any = None  # config.Region
+    spacing: tuple[float, ...] = ()
+    file: str = ""
+    counts: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Motility:
+    """``kind`` none | brownian (``diffusivity`` µm²/min) | persistent (``speed``
+    µm/min, direction kept for ``persistence`` min on average). The modulation,
+    if any, multiplies diffusivity or speed by a function of a species count."""
+
+    kind: str = "none"
+    diffusivity: float = 0.0
+    speed: float = 0.0
+    persistence: float = 1.0
+    modulation: Modulation | None = None
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Condition on a species count: ``count ≥ value`` (``above``) or ``≤ value``."""
+
+    species: str
+    value: float
+    above: bool = True
+
+
+@dataclass(frozen=True)
+class Fate:
+    """A division or death process: an event ``rate`` (1/min, optionally modulated
+    by a species), and/or a ``threshold`` that triggers it deterministically;
+    only cells at least ``min_age`` min old take part."""
+
+    rate: float = 0.0
+    modulation: Modulation | None = None
+    threshold: Threshold | None = None
+    min_age: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.rate > 0 or self.threshold is not None
+
+
+@dataclass(frozen=True)
+class Agents:
+    placements: tuple[Placement, ...]
+    motility: Motility = Motility()
+    division: Fate = Fate()
+    death: Fate = Fate()
+    # boundary[axis] = (low face, high face), each one of BOUNDARY_TYPES
+    boundary: tuple[tuple[str, str], ...] = ()
+    diameter: float = 10.0  # µm; daughters are placed one diameter apart
+
+
+def _region(parent: Table, name: str, dim: int):
+    from ..config import parse_region
+
+    rt = parent.table(name)
+    if rt is None:
+        return None
+    region = parse_region(rt, dim)
+    rt.finish()
+    return region
+
+
+def _placement(t: Table, dim: int, network: Network, base_dir) -> Placement:
+    kinds = [k for k in ("count", "lattice", "file") if t.has(k)]
+    if len(kinds) != 1:
+        raise InputError(f"{t.path} needs exactly one of count (uniform random), lattice or file "
+                         f"(got {', '.join(kinds) if kinds else 'none'})")
+    counts = []
+    ct = t.table("counts")
+    if ct is not None:
+        for name, value in ct.data.items():
+            if name not in network.species:
+                raise InputError(f"{ct.key(name)} is not a species of the network{suggest(name, network.species)}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputError(f"{ct.key(name)} must be a non-negative integer count (got {describe(value)})")
+            counts.append((name, value))
+            ct.used.add(name)
+    region = _region(t, "region", dim)
+    if kinds[0] == "count":
+        count = t.integer("count", minimum=0)
+        t.finish()
+        return Placement("uniform", count=count, region=region, counts=tuple(counts))
+    if kinds[0] == "lattice":
+        lt = t.table("lattice")
+        if lt is None:
+            raise InputError(f"{t.key('lattice')} must be a table, e.g. {{ spacing = 20.0 }}")
+        raw = lt.raw("spacing")
+        if isinstance(raw, list):
+            spacing = tuple(lt.list_of("spacing", float, length=dim))
+        else:
+            spacing = (check_number(raw, lt.key("spacing"), unit="µm", positive=True),) * dim
+        for a, h in enumerate(spacing):
+            check_number(h, f"{lt.key('spacing')}[{a}]", unit="µm", positive=True)
+        lt.finish()
+        t.finish()
+        return Placement("lattice", region=region, spacing=spacing, counts=tuple(counts))
+    from pathlib import Path
+
+    path = Path(t.string("file"))
+    if base_dir is not None and not path.is_absolute():
+        path = Path(base_dir) / path
+    if path.suffix.lower() not in (".csv", ".h5", ".hdf5"):
+        raise InputError(f"{t.key('file')} must be a .csv or .h5/.hdf5 file (got {str(path)!r})")
+    if not path.is_file():
+        raise InputError(f"{t.key('file')}: {str(path)!r} does not exist")
+    if region is not None:
+        raise InputError(f"{t.key('region')} cannot be combined with file (positions come from the file)")
+    t.finish()
+    return Placement("file", file=str(path), counts=tuple(counts))
+
+
+def _fate(t: Table | None, network: Network, what: str) -> Fate:
+    if t is None:
+        return Fate()
+    rate, modulation = 0.0, None
+    if t.has("rate"):
+        rate, modulation = parse_modulated_value(
+            t.raw("rate"), t.key("rate"), value_name="k", unit="1/min", source_key="species",
+            sources=network.species, source_kind="network species")
+    threshold = None
+    tt = t.table("threshold")
+    if tt is not None:
+        species = tt.string("species")
+        if species not in network.species:
+            raise InputError(f"{tt.key('species')} names {species!r}, which is not a network species"
+                             f"{suggest(species, network.species)}")
+        has = [k for k in ("above", "below") if tt.has(k)]
+        if len(has) != 1:
+            raise InputError(f"{tt.path} needs exactly one of above = N or below = N (molecules)")
+        value = tt.number(has[0], minimum=0.0)
+        tt.finish()
+        threshold = Threshold(species, value, has[0] == "above")
+    min_age = t.number("min_age", 0.0, unit="min", minimum=0.0)
+    t.finish()
+    fate = Fate(rate, modulation, threshold, min_age)
+    if not fate.active:
+        raise InputError(f"{t.path} needs a rate (1/min) or a threshold for {what}")
+    return fate
+
+
+def _motility(t: Table | None, network: Network) -> Motility:
+    if t is None:
+        return Motility()
+    kind = t.string("type", choices=MOTILITY_TYPES)
+    if kind == "none":
+        t.finish()
+        return Motility()
+    if kind == "brownian":
+        D, mod = parse_modulated_value(t.raw("diffusivity"), t.key("diffusivity"), value_name="D",
+                                       unit="µm²/min", source_key="species", sources=network.species,
+                                       source_kind="network species")
+        t.finish()
+        return Motility("brownian", diffusivity=D, modulation=mod)
+    v, mod = parse_modulated_value(t.raw("speed"), t.key("speed"), value_name="v", unit="µm/min",
+                                   source_key="species", sources=network.species, source_kind="network species")
+    persistence = t.number("persistence", unit="min", positive=True)
+    t.finish()
+    return Motility("persistent", speed=v, persistence=persistence, modulation=mod)
+
+
+def _boundary(t: Table | None, periodic: tuple[bool, ...]) -> tuple[tuple[str, str], ...]:
+    dim = len(periodic)
+    faces = [["periodic" if p else "reflecting"] * 2 for p in periodic]
+    if t is None:
+        return tuple((f[0], f[1]) for f in faces)
+    valid = [f"{ax}_{side}" for ax in "xyz"[:dim] for side in ("min", "max")]
+    for name in t.data:
+        if name not in valid:
+            raise InputError(f"{t.key(name)} is not a face of a {dim}D domain (faces: {', '.join(valid)})"
+                             f"{suggest(name, valid)}")
+        a = "xyz".index(name[0])
+        kind = t.string(name, choices=BOUNDARY_TYPES)
+        if (kind == "periodic") != periodic[a]:
+            field_kind = "periodic" if periodic[a] else "not periodic"
+            raise InputError(f"{t.key(name)} = {kind!r} is inconsistent with the fields: axis {name[0]} is "
+                             f"{field_kind} (domain.periodic)")
+        faces[a][0 if name.endswith("min") else 1] = kind
+    t.finish()
+    return tuple((f[0], f[1]) for f in faces)
+
+
+def parse_agents(t: Table, dim: int, periodic: tuple[bool, ...], network: Network | None,
+                 base_dir=None) -> Agents:
+    """Validate the ``[agents]`` table (``network`` is the run's intracellular network)."""
+    if network is None:
+        raise InputError("agents need an intracellular network: add [network] (species and reactions) "
+                         "or network = \"file.toml\" / \"model.xml\"")
+    raw = t.raw("initial")
+    items = raw if isinstance(raw, list) else [raw]
+    placements = []
+    for i, item in enumerate(items):
+        key = t.key("initial") + (f"[{i}]" if isinstance(raw, list) else "")
+        if not isinstance(item, dict):
+            raise InputError(f"{key} must be a table, e.g. {{ count = 1000 }}")
+        placements.append(_placement(Table(item, key), dim, network, base_dir))
+    diameter = t.number("diameter", 10.0, unit="µm", positive=True)
+    agents = Agents(
+        placements=tuple(placements),
+        motility=_motility(t.table("motility"), network),
+        division=_fate(t.table("division"), network, "division"),
+        death=_fate(t.table("death"), network, "death"),
+        boundary=_boundary(t.table("boundary"), periodic),
+        diameter=diameter,
+    )
+    t.finish()
+    return agents

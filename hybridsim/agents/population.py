@@ -1,0 +1,148 @@
+"""The cells one rank owns and what they do in one step (no MPI here).
+
+:class:`CellPopulation` holds an :class:`AgentStore` and applies, on whole
+arrays, the stages of a step that involve no other rank: exact SSA over the
+step, the phenotype (speed and rates from protein counts), death and division
+decisions, the daughters' creation, motility and the boundaries. The caller
+(:class:`hybridsim.simulation.Simulation`) supplies what needs communication:
+field values at the agents, ids for daughters, and migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .codegen import ssa_kernel
+from .config import Agents, Fate
+from .lifecycle import event_uniforms, split_counts, unit_vectors
+from .motility import BOUNDARY_KINDS, apply_boundaries, brownian_step, persistent_step
+from .network import Modulation, Network
+from .rng import STREAM_DEATH, STREAM_DIVISION
+from .store import AgentStore
+
+_NO_ROWS = np.zeros((0, 1))
+
+
+class CellPopulation:
+    """Rank-local cells with their network, motility and fates.
+
+    Parameters
+    ----------
+    agents, network : the validated ``[agents]`` and ``[network]`` config
+    size : domain extent per axis, µm
+    seed : random seed of the run
+    """
+
+    def __init__(self, agents: Agents, network: Network, size, seed: int):
+        self.agents = agents
+        self.network = network
+        self.size = np.asarray(size, dtype=float)
+        self.dim = self.size.size
+        self.seed = int(seed)
+        self.store = AgentStore(self.dim, network.n_species, persistent=agents.motility.kind == "persistent")
+        self.compiled = network.compile()
+        self._ssa = ssa_kernel(self.compiled, network.n_species)
+        self.boundary_kinds = np.array([[BOUNDARY_KINDS[k] for k in faces] for faces in agents.boundary],
+                                       dtype=np.int64)
+        self.events = 0  # reaction events fired on this rank in the last step
+
+    @property
+    def n(self) -> int:
+        return self.store.n
+
+    def _species_factor(self, modulation: Modulation | None) -> np.ndarray | float:
+        if modulation is None:
+            return 1.0
+        counts = self.store.counts[:, self.network.index(modulation.source)]
+        return modulation.factor(counts)
+
+    # ------------------------------------------------------------------ stages
+
+    def react(self, dt: float, step: int, fields: Mapping[str, np.ndarray] | None = None) -> int:
+        """Advance every cell's network by ``dt`` min (exact SSA). ``fields`` maps a
+        field name to its concentration at each agent (for modulated rates)."""
+        mods = self.network.modulations
+        factors = np.empty((self.n, len(mods)))
+        for m, mod in enumerate(mods):
+            factors[:, m] = mod.factor(fields[mod.source])
+        self.events = self._ssa(self.store.counts, self.store.ids, self.compiled.rate, self.compiled.modulated,
+                                factors, dt, self.seed, step)
+        return self.events
+
+    def _fires(self, fate: Fate, dt: float, step: int, stream: int) -> np.ndarray:
+        """Which cells undergo ``fate`` during this step."""
+        store = self.store
+        fires = np.zeros(self.n, dtype=bool)
+        if fate.rate > 0:
+            rate = fate.rate * self._species_factor(fate.modulation)
+            fires |= event_uniforms(store.ids, self.seed, stream, step) < -np.expm1(-rate * dt)
+        if fate.threshold is not None:
+            x = store.counts[:, self.network.index(fate.threshold.species)]
+            fires |= (x >= fate.threshold.value) if fate.threshold.above else (x <= fate.threshold.value)
+        if fate.min_age > 0:
+            fires &= store.age >= fate.min_age
+        return fires
+
+    def die(self, dt: float, step: int) -> int:
+        """Remove the cells that die during this step; returns how many."""
+        if not self.agents.death.active:
+            return 0
+        dying = self._fires(self.agents.death, dt, step, STREAM_DEATH)
+        self.store.keep(~dying)
+        return int(dying.sum())
+
+    def dividing(self, dt: float, step: int) -> np.ndarray:
+        """Indices of the cells that divide during this step, in increasing id order."""
+        if not self.agents.division.active:
+            return np.empty(0, dtype=np.int64)
+        index = np.nonzero(self._fires(self.agents.division, dt, step, STREAM_DIVISION))[0]
+        return index[np.argsort(self.store.ids[index], kind="stable")]
+
+    def divide(self, mothers: np.ndarray, daughter_ids: np.ndarray, step: int) -> None:
+        """Split cells ``mothers`` (indices): molecules binomially, positions one
+        diameter apart along a random axis; both daughters restart the cell cycle."""
+        if mothers.size == 0:
+            return
+        store = self.store
+        ids = store.ids[mothers]
+        counts = store.counts[mothers]
+        daughter_counts = split_counts(counts, ids, self.seed, step)
+        store.counts[mothers] = counts
+        axis = unit_vectors(ids, self.dim, self.seed, STREAM_DIVISION, step) * (0.5 * self.agents.diameter)
+        centre = store.position[mothers]
+        store.position[mothers] = centre - axis
+        store.age[mothers] = 0.0
+        direction = None
+        if store.direction is not None:
+            store.direction[mothers] = 0.0
+            direction = np.zeros((mothers.size, self.dim))
+        store.append(daughter_ids, centre + axis, daughter_counts, age=0.0, direction=direction)
+
+    def speed(self) -> np.ndarray:
+        """Speed (persistent walk, µm/min) or diffusivity (Brownian, µm²/min) per cell."""
+        m = self.agents.motility
+        base = m.speed if m.kind == "persistent" else m.diffusivity
+        return np.broadcast_to(base * self._species_factor(m.modulation), (self.n,)).astype(float)
+
+    def move(self, dt: float, step: int, drift: np.ndarray | None = None) -> int:
+        """Random walk (plus ``drift``, µm/min, e.g. chemotaxis) and boundaries;
+        returns the number of cells absorbed by the domain boundary."""
+        store = self.store
+        m = self.agents.motility
+        drift = _NO_ROWS if drift is None else np.ascontiguousarray(drift, dtype=float)
+        if m.kind == "brownian":
+            brownian_step(store.position, store.ids, self.speed(), drift, dt, self.seed, step)
+        elif m.kind == "persistent":
+            persistent_step(store.position, store.direction, store.ids, self.speed(), m.persistence, drift, dt,
+                            self.seed, step)
+        elif drift.shape[0]:
+            store.position[...] += drift * dt
+        alive = np.ones(self.n, dtype=bool)
+        direction = store.direction if store.direction is not None else _NO_ROWS
+        apply_boundaries(store.position, direction, self.size, self.boundary_kinds, alive)
+        absorbed = self.n - int(alive.sum())
+        if absorbed:
+            store.keep(alive)
+        return absorbed

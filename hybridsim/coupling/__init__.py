@@ -1,0 +1,1 @@
+"""Field ↔ agent coupling: sampling fields at agent positions."""
