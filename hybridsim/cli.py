@@ -148,15 +148,36 @@ def build_parser() -> argparse.ArgumentParser:
                        help="estimate per-rank figures for N ranks (default: the MPI size)")
     check.set_defaults(func=cmd_check)
 
+    ssa = sub.add_parser(
+        "ssa",
+        help="simulate independent cells of a reaction network exactly (well-mixed)",
+        description="Simulate N independent, well-mixed cells running NETWORK with Gillespie's direct "
+        "method from the declared initial counts, and write the counts at t = 0, D, 2D, …, T to an "
+        "HDF5 file (dataset counts: (outputs, cells, species); time: (outputs,), min). Runs in parallel "
+        "under mpirun (cells are split between ranks; results do not depend on the rank count).",
+    )
+    ssa.add_argument("network", metavar="NETWORK", help="network file: TOML (see docs/networks.md) or SBML (.xml)")
+    ssa.add_argument("--cells", type=_positive_int, required=True, metavar="N", help="number of cells")
+    ssa.add_argument("--t-end", type=_positive_float, required=True, metavar="T", help="end time, min")
+    ssa.add_argument("--dt-out", type=_positive_float, required=True, metavar="D", help="output interval, min")
+    ssa.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    ssa.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
+                     help="concentration of a field that modulates a rate (repeatable)")
+    ssa.add_argument("-o", "--output", default="ssa.h5", metavar="FILE", help="HDF5 output file (default ssa.h5)")
+    ssa.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    ssa.set_defaults(func=cmd_ssa)
+
     plot = sub.add_parser(
         "plot",
-        help="draw PNG images of a run's fields",
-        description="Write PNG images of the fields in OUTDIR/fields.h5 to OUTDIR/plots "
-        "(1D: profiles over time; 2D: maps; 3D: the mid-plane z slice).",
+        help="draw PNG images of a run's fields and agents",
+        description="Write PNG images of OUTDIR/fields.h5 and OUTDIR/agents.h5 to OUTDIR/plots. Fields: "
+        "1D profiles over time, 2D maps, the mid-plane z slice of 3D. Agents: positions coloured by a "
+        "species, and time series of the agent count and each species' mean and Fano factor.",
     )
     plot.add_argument("outdir", metavar="OUTDIR", help="output directory of a run")
     plot.add_argument("--species", action="append", metavar="NAME", help="only this species (repeatable)")
     plot.add_argument("--all", action="store_true", help="one image per output time, not just the last")
+    plot.add_argument("--color", metavar="SPECIES", help="network species that colours the agents (default: the last)")
     plot.set_defaults(func=cmd_plot)
     return parser
 
@@ -214,9 +235,7 @@ def cmd_run(args, petsc_args: list[str]) -> int:
 
 
 def cmd_check(args, petsc_args: list[str]) -> int:
-    from .analysis.scales import species_scales
     from .config import load_config
-    from .fields.solvers import memory_per_cell
 
     comm = _comm()
     config = load_config(args.config)
@@ -230,6 +249,18 @@ def cmd_check(args, petsc_args: list[str]) -> int:
           + (f", periodic in {', '.join(a for a, p in zip('xyz', d.periodic) if p)}" if any(d.periodic) else ""))
     t = config.time
     print(f"time: dt = {t.dt:g} min, t_end = {t.t_end:g} min, {t.n_steps} steps, {t.scheme.replace('_', ' ')}")
+    if config.species:
+        _print_field_scales(config, ranks)
+    if config.agents is not None:
+        _print_agents(config, ranks)
+    return 0
+
+
+def _print_field_scales(config, ranks: int) -> None:
+    from .analysis.scales import species_scales
+    from .fields.solvers import JACOBI_LIMIT, memory_per_cell
+
+    d = config.domain
     L = max(d.size)
     print(f"scales (L = {L:g} µm, the largest extent; k includes uptake vmax/km):")
     print(f"  {'species':<14}{'D µm²/min':>12}{'k 1/min':>11}{'ℓ=√(D/k) µm':>14}"
@@ -238,8 +269,6 @@ def cmd_check(args, petsc_args: list[str]) -> int:
     def rng(lo, hi):
         same = lo == hi or (math.isinf(lo) and math.isinf(hi))
         return f"{lo:.4g}" if same else f"{lo:.4g}–{hi:.4g}"
-
-    from .fields.solvers import JACOBI_LIMIT
 
     for s in config.species:
         sc = species_scales(config, s)
@@ -253,14 +282,111 @@ def cmd_check(args, petsc_args: list[str]) -> int:
     print(f"parallel: {ranks} rank(s), ~{per_rank} cells and {per_rank * n_species} unknowns per rank")
     print(f"memory: ~{mem * d.n_cells / 2**20:.1f} MiB in total, ~{mem * per_rank / 2**20:.1f} MiB per rank "
           f"(fields, matrices and multigrid; ~{mem:.0f} bytes per cell)")
+
+
+def _print_agents(config, ranks: int) -> None:
+    from .agents import placement
+    from .agents.store import GROWTH, column_bytes
+    from .agents.well_mixed import describe
+
+    a, net, d = config.agents, config.network, config.domain
+    print(f"network ({net.source}): {net.n_species} species, {len(net.reactions)} reactions, exact SSA per cell")
+    for line in describe(net):
+        print("  " + line)
+    n = sum(placement.count(p, d.size) for p in a.placements)
+    kinds = ", ".join(p.kind for p in a.placements)
+    print(f"agents: {n} initially ({kinds}); motility {a.motility.kind}; "
+          f"division {'on' if a.division.active else 'off'}; death {'on' if a.death.active else 'off'}")
+    faces = ", ".join(f"{ax}: {lo}/{hi}" for ax, (lo, hi) in zip("xyz", a.boundary))
+    print(f"  boundaries (low/high face): {faces}")
+    columns = column_bytes(d.dim, net.n_species, a.motility.kind == "persistent")
+    per_agent = sum(columns.values())
+    parts = ", ".join(f"{name} {b}" for name, b in columns.items())
+    per_rank = math.ceil(n / ranks)
+    print(f"  memory per agent: {per_agent} bytes ({parts}); up to {per_agent * GROWTH:.0f} with spare capacity")
+    print(f"  ~{per_rank} agents and ~{per_agent * per_rank * GROWTH / 2**20:.1f} MiB per rank on {ranks} rank(s) "
+          f"(if spread evenly)")
+
+
+def _field_values(items: list[str]) -> dict[str, float]:
+    fields = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            fields[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"hybridsim ssa: --field expects NAME=VALUE with a number, got {item!r}") from None
+        if not fields[name.strip()] >= 0:
+            raise InputError(f"hybridsim ssa: --field {name.strip()} must be ≥ 0 (got {value})")
+    return fields
+
+
+def cmd_ssa(args, petsc_args: list[str]) -> int:
+    import time
+
+    import numpy as np
+
+    from .agents.network import load_network
+    from .agents.placement import block
+    from .agents.well_mixed import describe, simulate_cells
+    from .io.hdf5 import open_file
+    from .parallel.collective import agree
+
+    comm = _comm()
+    if args.dt_out > args.t_end:
+        raise InputError(f"hybridsim ssa: --dt-out ({args.dt_out:g}) must not exceed --t-end ({args.t_end:g})")
+    fields = _field_values(args.field)
+    network = agree(comm, load_network, args.network)
+    n_out = math.floor(args.t_end / args.dt_out * (1 + 1e-12))
+    times = np.append(np.arange(n_out + 1) * args.dt_out, [args.t_end] if n_out * args.dt_out < args.t_end else [])
+    times[-1] = min(times[-1], args.t_end)
+    start, stop = block(args.cells, comm.rank, comm.size)
+    _say(comm, f"hybridsim ssa: {args.network}: {args.cells} cells on {comm.size} rank(s), "
+               f"t = 0…{args.t_end:g} min, {times.size} outputs", args.quiet)
+    for line in describe(network):
+        _say(comm, "  " + line, args.quiet)
+    wall = time.perf_counter()
+    counts, events = agree(comm, simulate_cells, network, np.arange(start, stop, dtype=np.int64), times,
+                           args.seed, fields)
+    wall = comm.allreduce(time.perf_counter() - wall, op=_mpi_max())
+    events = comm.allreduce(events)
+    f = agree(comm, open_file, args.output, "w", comm)
+    f.attrs["hybridsim_version"] = __version__
+    f.attrs["species"] = np.array(network.species, dtype="S")
+    f.attrs["seed"] = args.seed
+    f.attrs["network"] = str(args.network)
+    f.create_dataset("time", data=times)
+    ds = f.create_dataset("counts", shape=(times.size, args.cells, network.n_species), dtype="i8")
+    if stop > start:
+        ds[:, start:stop, :] = counts
+    f.close()
+    final = counts[-1].astype(float)
+    sums = comm.allreduce(np.stack([final.sum(axis=0), (final**2).sum(axis=0)]))
+    mean = sums[0] / args.cells
+    var = sums[1] / args.cells - mean**2
+    _say(comm, f"{events} reaction events in {wall:.3g} s ({events / max(wall, 1e-12) / comm.size:.3g} per s per rank)",
+         args.quiet)
+    _say(comm, f"at t = {times[-1]:g} min over {args.cells} cells:", args.quiet)
+    for s, name in enumerate(network.species):
+        fano = var[s] / mean[s] if mean[s] > 0 else float("nan")
+        _say(comm, f"  {name:<12} mean {mean[s]:<12.6g} variance {var[s]:<12.6g} Fano {fano:.4g}", args.quiet)
+    _say(comm, f"output: {args.output}", args.quiet)
     return 0
+
+
+def _mpi_max():
+    from mpi4py import MPI
+
+    return MPI.MAX
 
 
 def cmd_plot(args, petsc_args: list[str]) -> int:
     from .io.plot import plot_run
 
     comm = _comm()
-    written = plot_run(args.outdir, species=args.species, every_output=args.all) if comm.rank == 0 else []
+    written = []
+    if comm.rank == 0:
+        written = plot_run(args.outdir, species=args.species, every_output=args.all, color=args.color)
     for path in written:
         print(path)
     return 0

@@ -26,7 +26,7 @@ def test_version_is_the_package_version():
     assert result.returncode == 0 and result.stdout.strip() == f"hybridsim {package.__version__}"
 
 
-@pytest.mark.parametrize("command", ["run", "check", "plot"])
+@pytest.mark.parametrize("command", ["run", "check", "plot", "ssa"])
 def test_every_subcommand_has_help(command):
     result = _cli(command, "--help")
     assert result.returncode == 0
@@ -100,3 +100,60 @@ def test_no_petsc4py_name_removed_in_newer_releases_is_used():
     offenders = [str(p) for p in (ROOT / "hybridsim").rglob("*.py")
                  if p.name != "petsc.py" and removed.search(p.read_text())]
     assert offenders == []
+
+
+def test_ssa_command_is_rank_independent_and_matches_the_python_api(tmp_path):
+    from hybridsim.agents import simulate_well_mixed
+
+    network = ROOT / "examples" / "networks" / "two_stage.toml"
+    outputs = []
+    for n in (1, 2):
+        out = tmp_path / f"ssa{n}.h5"
+        result = hybridsim(n, "ssa", str(network), "--cells", "3001", "--t-end", "20", "--dt-out", "7",
+                           "--seed", "5", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        assert "Fano" in result.stdout
+        with h5py.File(out, "r") as f:
+            outputs.append((f["time"][...], f["counts"][...], [s.decode() for s in f.attrs["species"]]))
+    (t1, c1, s1), (t2, c2, s2) = outputs
+    assert list(t1) == [0.0, 7.0, 14.0, 20.0] and s1 == ["M", "P"]
+    assert (c1 == c2).all() and (t1 == t2).all()
+    assert (c1 == simulate_well_mixed(str(network), 3001, t1, seed=5)).all()
+
+
+def test_check_reports_memory_per_agent_within_target(tmp_path):
+    cfg = tmp_path / "a.toml"
+    cfg.write_text("""
+[domain]
+size = [100.0, 100.0, 100.0]
+cells = [10, 10, 10]
+[time]
+dt = 1.0
+t_end = 10.0
+[network]
+species = { A = 1, B = 2, C = 3, D = 4 }
+reactions = [{ reactants = { A = 1 }, products = { B = 1 }, rate = 1.0 }]
+[agents]
+initial = { lattice = { spacing = 10.0 } }
+motility = { type = "persistent", speed = 1.0, persistence = 2.0 }
+""")
+    result = _cli("check", str(cfg), "--ranks", "4")
+    assert result.returncode == 0, result.stderr
+    # id + position (3) + counts (4) + age + direction (3), 8 bytes each
+    expected = 8 * (1 + 3 + 4 + 1 + 3)
+    assert f"memory per agent: {expected} bytes" in result.stdout and expected <= 200
+    assert "agents: 1000 initially (lattice)" in result.stdout
+    assert "~250 agents" in result.stdout
+
+
+def test_plot_draws_agents_of_an_agent_only_run(tmp_path):
+    out = tmp_path / "cells"
+    result = hybridsim(2, "run", str(ROOT / "examples" / "cells.toml"), "-o", str(out), "--quiet", "--t-end", "20")
+    assert result.returncode == 0, result.stderr
+    result = _cli("plot", str(out), "--color", "M")
+    assert result.returncode == 0, result.stderr
+    assert (out / "plots" / "agents.png").stat().st_size > 1000
+    assert (out / "plots" / "agents_timeseries.png").is_file()
+    assert not (out / "fields.h5").exists()
+    result = _cli("plot", str(out), "--color", "Q")
+    assert result.returncode == 2 and "--color 'Q' is not a network species" in result.stderr

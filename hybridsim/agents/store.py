@@ -24,6 +24,14 @@ import numpy as np
 GROWTH = 1.5
 
 
+def column_bytes(dim: int, n_species: int, persistent: bool) -> dict[str, int]:
+    """Bytes per agent of each column (all elements are 8 bytes)."""
+    widths = {"ids": 1, "position": dim, "counts": n_species, "age": 1}
+    if persistent:
+        widths["direction"] = dim
+    return {name: 8 * w for name, w in widths.items()}
+
+
 class AgentStore:
     """Struct-of-arrays store of agents (no MPI here).
 
@@ -39,9 +47,7 @@ class AgentStore:
         self.dim = dim
         self.n_species = n_species
         self.n = 0
-        self._widths = {"ids": 1, "position": dim, "counts": n_species, "age": 1}
-        if persistent:
-            self._widths["direction"] = dim
+        self._widths = {name: b // 8 for name, b in column_bytes(dim, n_species, persistent).items()}
         self._dtypes = {name: (np.int64 if name in ("ids", "counts") else np.float64) for name in self._widths}
         self._data = {name: self._empty(name, max(capacity, 16)) for name in self._widths}
 

@@ -1,4 +1,10 @@
-"""PNG images of a run's fields (``hybridsim plot OUTDIR``); serial, matplotlib."""
+"""PNG images of a run (``hybridsim plot OUTDIR``); serial, matplotlib.
+
+Fields: 1D profiles over time, 2D maps, the mid-plane of 3D. Agents: their
+positions coloured by a network species (2D; x–y projection in 3D; species
+against x in 1D) and time series of the agent count and of each species'
+mean and Fano factor across cells.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from .agent_output import AGENTS_FILE
 from .output import FIELDS_FILE
 
 
@@ -23,21 +30,92 @@ def _pyplot():
     return plt
 
 
-def plot_run(outdir, species=None, every_output: bool = False) -> list[Path]:
-    """Draw the fields in ``outdir/fields.h5`` into ``outdir/plots``; returns the
-    files written."""
+def _open(path: Path):
     import h5py
 
-    outdir = Path(outdir)
-    path = outdir / FIELDS_FILE
-    if not path.is_file():
-        raise InputError(f"{str(path)!r} does not exist: give the output directory of a run")
-    plt = _pyplot()
     try:
-        f = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except OSError as exc:
         raise InputError(f"{str(path)!r} cannot be read as HDF5: {exc}") from None
-    with f:
+
+
+def plot_run(outdir, species=None, every_output: bool = False, color: str | None = None) -> list[Path]:
+    """Draw ``outdir/fields.h5`` and ``outdir/agents.h5`` (whichever exist) into
+    ``outdir/plots``; ``color`` is the network species that colours the agents.
+    Returns the files written."""
+    outdir = Path(outdir)
+    fields, agents = outdir / FIELDS_FILE, outdir / AGENTS_FILE
+    if not fields.is_file() and not agents.is_file():
+        raise InputError(f"{str(outdir)!r} holds neither {FIELDS_FILE} nor {AGENTS_FILE}: "
+                         "give the output directory of a run")
+    plt = _pyplot()
+    written = []
+    if fields.is_file():
+        written += _plot_fields(plt, outdir, fields, species, every_output)
+    elif species:
+        raise InputError(f"--species selects fields, but {str(outdir)!r} has no {FIELDS_FILE}")
+    if agents.is_file():
+        written += _plot_agents(plt, outdir, agents, color)
+    elif color:
+        raise InputError(f"--color selects an agent species, but {str(outdir)!r} has no {AGENTS_FILE}")
+    return written
+
+
+def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]:
+    with _open(path) as f:
+        species = [s.decode() for s in f.attrs["species"]]
+        if color is not None and color not in species:
+            raise InputError(f"--color {color!r} is not a network species (species: {', '.join(species)})")
+        color = color or species[-1]
+        steps = sorted(f["steps"])
+        if not steps:
+            raise InputError(f"{str(path)!r} holds no output yet")
+        times, counts, means, fanos = [], [], [], []
+        for step in steps:
+            g = f["steps"][step]
+            times.append(g.attrs["time"])
+            counts.append(g.attrs["count"])
+            x = [g["species"][s][...].astype(float) for s in species]
+            means.append([v.mean() if v.size else np.nan for v in x])
+            fanos.append([v.var() / v.mean() if v.size and v.mean() > 0 else np.nan for v in x])
+        last = f["steps"][steps[-1]]
+        pos = last["position"][...]
+        value = last["species"][color][...]
+        t_last = last.attrs["time"]
+    target = outdir / "plots"
+    target.mkdir(exist_ok=True)
+    written = []
+    fig, ax = plt.subplots(figsize=(6, 5))
+    if pos.shape[1] == 1:
+        ax.plot(pos[:, 0], value, ".", ms=3)
+        ax.set_xlabel("x (µm)")
+        ax.set_ylabel(f"{color} (molecules per cell)")
+    else:
+        sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=6, cmap="plasma")
+        fig.colorbar(sc, ax=ax, label=f"{color} (molecules per cell)")
+        ax.set_xlabel("x (µm)")
+        ax.set_ylabel("y (µm)")
+        ax.set_aspect("equal")
+    ax.set_title(f"{len(value)} agents at t = {t_last:g} min" + (" (x–y projection)" if pos.shape[1] == 3 else ""))
+    written.append(_save(fig, target / "agents.png", plt))
+    fig, axes = plt.subplots(3, 1, figsize=(6, 8), sharex=True)
+    axes[0].plot(times, counts, "k-")
+    axes[0].set_ylabel("agents")
+    means, fanos = np.array(means), np.array(fanos)
+    for s, name in enumerate(species):
+        axes[1].plot(times, means[:, s], label=name)
+        axes[2].plot(times, fanos[:, s], label=name)
+    axes[1].set_ylabel("mean per cell")
+    axes[1].set_yscale("log")
+    axes[1].legend(fontsize="small")
+    axes[2].set_ylabel("Fano factor")
+    axes[2].set_xlabel("t (min)")
+    written.append(_save(fig, target / "agents_timeseries.png", plt))
+    return written
+
+
+def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool) -> list[Path]:
+    with _open(path) as f:
         size = f["grid"].attrs["size"]
         unit = f.attrs.get("concentration_unit", "molecules/µm³")
         steps = sorted(f["steps"])
