@@ -14,6 +14,9 @@ Deposition of agents' uptake and secretion into the fields joins in step 2.
 from __future__ import annotations
 
 import math
+import time
+from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -81,12 +84,19 @@ class Simulation:
         self.next_id = 0
         self.counters = AgentCounters()
         self.agent_total = 0  # agents on all ranks after the last step
+        self.timings: dict[str, float] = defaultdict(float)  # stage → wall seconds on this rank
         if config.agents is not None:
             self._create_agents()
 
     @property
     def comm(self):
         return self.grid.comm
+
+    @contextmanager
+    def _stage(self, name: str):
+        start = time.perf_counter()
+        yield
+        self.timings[name] += time.perf_counter() - start
 
     # ------------------------------------------------------------------ agents
 
@@ -133,18 +143,23 @@ class Simulation:
         pop = self.population
         step = self.step_index
         c = self.counters
-        sampled = {name: cell_values(self.grid, self.fields[name], pop.store.position)
-                   for name in self.config.network.fields}
-        c.reactions = pop.react(dt, step, sampled)
-        pop.store.age[...] += dt
-        c.deaths = pop.die(dt, step)
-        mothers = pop.dividing(dt, step)
-        new_ids, self.next_id = daughter_ids(self.comm, pop.store.ids[mothers], self.next_id)
-        pop.divide(mothers, new_ids, step)
-        c.births = int(mothers.size)
-        c.absorbed = pop.move(dt, step)
-        c.migrated = migrate(pop.store, self.grid)
-        self.agent_total = self.comm.allreduce(pop.n)
+        with self._stage("sampling"):
+            sampled = {name: cell_values(self.grid, self.fields[name], pop.store.position)
+                       for name in self.config.network.fields}
+        with self._stage("ssa"):
+            c.reactions = pop.react(dt, step, sampled)
+        with self._stage("division/death"):
+            pop.store.age[...] += dt
+            c.deaths = pop.die(dt, step)
+            mothers = pop.dividing(dt, step)
+            new_ids, self.next_id = daughter_ids(self.comm, pop.store.ids[mothers], self.next_id)
+            pop.divide(mothers, new_ids, step)
+            c.births = int(mothers.size)
+        with self._stage("motility"):
+            c.absorbed = pop.move(dt, step)
+        with self._stage("migration"):
+            c.migrated = migrate(pop.store, self.grid)
+            self.agent_total = self.comm.allreduce(pop.n)
 
     def n_agents(self) -> int:
         """Number of agents on all ranks (collective)."""
@@ -157,8 +172,9 @@ class Simulation:
         dt = self.config.time.dt if dt is None else dt
         if self.population is not None:
             self._step_agents(dt)
-        for name, solver in self.solvers.items():
-            solver.step(self.fields[name], self.t, dt)
+        with self._stage("field solve"):
+            for name, solver in self.solvers.items():
+                solver.step(self.fields[name], self.t, dt)
         self.t += dt
         self.step_index += 1
 

@@ -274,3 +274,16 @@ def test_network_without_agents_and_agents_without_network_are_refused():
                               "")
     with pytest.raises(InputError, match="agents need an intracellular network"):
         parse_config(no_network)
+
+
+def test_remove_takes_exactly_the_given_rows():
+    store = AgentStore(2, 1)
+    n = 1000
+    store.append(np.arange(n), np.random.default_rng(0).random((n, 2)), np.arange(n)[:, None] * 3)
+    before = {int(i): tuple(store.position[k]) for k, i in enumerate(store.ids)}
+    gone = np.random.default_rng(1).choice(n, 137, replace=False)
+    store.remove(gone)
+    assert store.n == n - 137
+    assert set(store.ids.tolist()) == set(range(n)) - set(gone.tolist())
+    assert all(tuple(store.position[k]) == before[int(i)] for k, i in enumerate(store.ids))
+    assert np.array_equal(store.counts[:, 0], 3 * store.ids)

@@ -89,9 +89,9 @@ class CellPopulation:
         """Remove the cells that die during this step; returns how many."""
         if not self.agents.death.active:
             return 0
-        dying = self._fires(self.agents.death, dt, step, STREAM_DEATH)
-        self.store.keep(~dying)
-        return int(dying.sum())
+        dying = np.nonzero(self._fires(self.agents.death, dt, step, STREAM_DEATH))[0]
+        self.store.remove(dying)
+        return int(dying.size)
 
     def dividing(self, dt: float, step: int) -> np.ndarray:
         """Indices of the cells that divide during this step, in increasing id order."""
@@ -142,7 +142,6 @@ class CellPopulation:
         alive = np.ones(self.n, dtype=bool)
         direction = store.direction if store.direction is not None else _NO_ROWS
         apply_boundaries(store.position, direction, self.size, self.boundary_kinds, alive)
-        absorbed = self.n - int(alive.sum())
-        if absorbed:
-            store.keep(alive)
-        return absorbed
+        absorbed = np.nonzero(~alive)[0]
+        store.remove(absorbed)
+        return int(absorbed.size)

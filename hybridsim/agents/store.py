@@ -136,6 +136,19 @@ class AgentStore:
             data[:m] = data[: self.n][mask]
         self.n = m
 
+    def remove(self, index: np.ndarray) -> None:
+        """Remove the agents at ``index`` (distinct row numbers) in O(len(index)):
+        the last live rows move into the holes, so the order of the others changes."""
+        index = np.unique(np.asarray(index, dtype=np.int64))
+        if index.size == 0:
+            return
+        new_n = self.n - index.size
+        holes = index[index < new_n]
+        movers = np.setdiff1d(np.arange(new_n, self.n), index, assume_unique=True)
+        for data in self._data.values():
+            data[holes] = data[movers]
+        self.n = new_n
+
     def pack(self, index: np.ndarray) -> np.ndarray:
         """Rows ``index`` as one uint64 array ``(len(index), row_words)`` (bit copies)."""
         parts = []

@@ -52,9 +52,7 @@ def migrate(store: AgentStore, grid: Grid) -> int:
     send_counts = np.bincount(owner[leaving], minlength=comm.size).astype(np.int64)
     rows = store.pack(leaving)
     received, _ = _alltoallv(comm, rows, send_counts, store.row_words)
-    stay = np.ones(store.n, dtype=bool)
-    stay[leaving] = False
-    store.keep(stay)
+    store.remove(leaving)
     store.append_packed(received)
     return int(leaving.size)
 

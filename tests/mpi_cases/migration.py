@@ -53,6 +53,9 @@ for _ in range(6):
     alive = np.ones(store.n, dtype=bool)
     apply_boundaries(store.position, store.direction, size, kinds, alive)
     assert alive.all()
+    # the one-pass owner kernel agrees with the layout's cell → rank map
+    owners_agree = np.array_equal(grid.owner_of(store.position), grid.layout.rank_of(grid.cell_index(store.position)))
+    assert owners_agree
     moved += migrate(store, grid)
     misplaced += int(np.count_nonzero(grid.owner_of(store.position) != rank))
 
