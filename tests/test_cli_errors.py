@@ -92,3 +92,76 @@ def test_diverged_solve_stops_every_rank_with_exit_code_3(tmp_path):
     assert result.returncode == 3, result.stderr
     assert result.stderr.strip().startswith("error: the reaction–diffusion solve of species 'cytokine' failed")
     assert "DIVERGED_MAX_IT after 2 iterations" in result.stderr
+
+
+AGENTS = GOOD + """
+[network]
+species = { M = 0 }
+reactions = [{ products = { M = 1 }, rate = RATE }]
+[agents]
+initial = INITIAL
+"""
+MICHAELIS_MENTEN_SBML = """<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="m">
+<listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
+<listOfSpecies><species id="A" compartment="c" initialAmount="5" hasOnlySubstanceUnits="true"
+ boundaryCondition="false" constant="false"/></listOfSpecies>
+<listOfParameters><parameter id="k" value="1" constant="true"/><parameter id="K" value="2" constant="true"/>
+</listOfParameters><listOfReactions><reaction id="deg" reversible="false"><listOfReactants>
+<speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants><kineticLaw>
+<math xmlns="http://www.w3.org/1998/Math/MathML"><apply><divide/><apply><times/><ci>k</ci><ci>A</ci></apply>
+<apply><plus/><ci>K</ci><ci>A</ci></apply></apply></math></kineticLaw></reaction></listOfReactions>
+</model></sbml>"""
+
+
+INLINE_NETWORK = "[network]\nspecies = { M = 0 }\nreactions = [{ products = { M = 1 }, rate = 1.0 }]\n"
+
+
+def _agents(rate="1.0", initial="{ count = 10 }"):
+    return AGENTS.replace("RATE", rate).replace("INITIAL", initial)
+
+
+AGENT_CASES = {
+    "rate modulated by a field that does not exist": (
+        _agents(rate='{ k = 1.0, field = "ligand" }'),
+        "network.reactions[0].rate.field names 'ligand', which is not a field species ('cytokine')"),
+    "missing network file": (
+        'network = "absent.toml"\n' + _agents().replace(INLINE_NETWORK, ""), "absent.toml' does not exist"),
+    "SBML outside the mass-action subset": (
+        'network = "mm.xml"\n' + _agents().replace(INLINE_NETWORK, ""),
+        "kinetic law 'k * A / (K + A)' of reaction 'deg' is not mass action"),
+    # only the rank that reads the last rows of the file sees the bad one: every rank must stop
+    "agent file row outside the domain, seen by one rank": (
+        _agents(initial='{ file = "cells.csv" }'), "agent 3 at (50.0, 150.0) µm lies outside the domain"),
+}
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("case", list(AGENT_CASES))
+def test_bad_agent_input_gives_one_line_and_exit_code_2_on_two_ranks(tmp_path, case):
+    text, expected = AGENT_CASES[case]
+    (tmp_path / "mm.xml").write_text(MICHAELIS_MENTEN_SBML)
+    (tmp_path / "cells.csv").write_text("x,y,M\n10.0,10.0,1\n20.0,20.0,2\n30.0,30.0,3\n50.0,150.0,4\n")
+    result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [lines[0]] and lines[0].startswith("error: "), result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.mpi
+def test_cells_from_a_file_keep_their_counts_on_two_ranks(tmp_path):
+    import h5py
+    import numpy as np
+
+    (tmp_path / "cells.csv").write_text("x,y,M\n10.0,10.0,1\n20.0,90.0,2\n90.0,30.0,3\n50.0,50.0,4\n")
+    text = _agents(rate="0.0", initial='{ file = "cells.csv" }')
+    result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(tmp_path / "out" / "agents.h5", "r") as f:
+        g = f["steps"]["000000"]
+        order = np.argsort(g["id"][...])
+        assert list(g["id"][...][order]) == [0, 1, 2, 3]
+        assert list(g["species"]["M"][...][order]) == [1, 2, 3, 4]
+        assert np.allclose(g["position"][...][order][2], [90.0, 30.0])

@@ -69,3 +69,40 @@ def test_example_exercises_division_death_and_motility(example_runs):
     assert births > 20
     assert attrs["count"] < initial + births
     assert np.unique(state["id"]).size == state["id"].size
+
+
+FIELD_MODULATED = """
+seed = 3
+[domain]
+size = [100.0, 100.0]
+cells = [10, 10]
+[time]
+dt = 0.5
+t_end = 12.0
+[species.ligand]
+D = 1.0
+initial = 1.0
+[network]
+species = { X = 0 }
+reactions = [
+  { products = { X = 1 }, rate = { k = 20.0, field = "ligand", hill = { K = 0.5, n = 2 } } },
+  { reactants = { X = 1 }, rate = 1.0 },
+]
+[agents]
+initial = { count = 3000 }
+motility = { type = "brownian", diffusivity = 20.0 }
+"""
+
+
+@pytest.mark.mpi
+def test_rates_follow_the_field_sampled_at_each_cell(tmp_path):
+    """Birth at k·L²/(K²+L²) with L = 1 everywhere and death at γ = 1: after 12/γ each
+    cell's X is Poisson with mean 16 (not k/γ = 20)."""
+    cfg = tmp_path / "case.toml"
+    cfg.write_text(FIELD_MODULATED)
+    result = hybridsim(2, "run", str(cfg), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    x = _final_agents(tmp_path / "out" / "agents.h5")[0]["species/X"].astype(float)
+    lam = 20.0 * 1.0 / (0.25 + 1.0)
+    assert abs(x.mean() - lam) < 5 * np.sqrt(lam / x.size)
+    assert abs(x.var() / x.mean() - 1.0) < 5 * np.sqrt((lam + 2 * lam**2) / x.size) / lam
