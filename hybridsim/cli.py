@@ -163,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     ssa.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     ssa.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
                      help="concentration of a field that modulates a rate (repeatable)")
+    ssa.add_argument("--tau-leaping", action="store_true",
+                     help="approximate tau-leaping (exact events at low copy numbers) instead of exact SSA")
+    ssa.add_argument("--epsilon", type=_positive_float, default=None, metavar="E",
+                     help="tau-leaping: bound on a reactant's relative change per leap (default 0.01)")
     ssa.add_argument("-o", "--output", default="ssa.h5", metavar="FILE", help="HDF5 output file (default ssa.h5)")
     ssa.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ssa.set_defaults(func=cmd_ssa)
@@ -346,8 +350,13 @@ def cmd_ssa(args, petsc_args: list[str]) -> int:
     for line in describe(network):
         _say(comm, "  " + line, args.quiet)
     wall = time.perf_counter()
+    from .agents.integrator import DEFAULT_EPSILON
+
+    if args.epsilon is not None and not args.tau_leaping:
+        raise InputError("hybridsim ssa: --epsilon only applies with --tau-leaping")
+    method = "tau-leaping" if args.tau_leaping else "exact"
     counts, events = agree(comm, simulate_cells, network, np.arange(start, stop, dtype=np.int64), times,
-                           args.seed, fields)
+                           args.seed, fields, method=method, epsilon=args.epsilon or DEFAULT_EPSILON)
     wall = comm.allreduce(time.perf_counter() - wall, op=_mpi_max())
     events = comm.allreduce(events)
     f = agree(comm, open_file, args.output, "w", comm)
@@ -355,6 +364,7 @@ def cmd_ssa(args, petsc_args: list[str]) -> int:
     f.attrs["species"] = np.array(network.species, dtype="S")
     f.attrs["seed"] = args.seed
     f.attrs["network"] = str(args.network)
+    f.attrs["method"] = method
     f.create_dataset("time", data=times)
     ds = f.create_dataset("counts", shape=(times.size, args.cells, network.n_species), dtype="i8")
     if stop > start:

@@ -85,6 +85,32 @@ def bench_gillespy2(trajectories: int, t_end: float) -> dict | None:
     return {"trajectories": trajectories, "t_end": t_end, "wall_s": wall, "expected_events_per_s": expected / wall}
 
 
+def bench_tau_leaping(cells: int) -> list[dict]:
+    """Birth–death at 1000 copies (k = 1000/min, γ = 1/min) over 10 min: exact SSA against
+    tau-leaping at two tolerances — wall time, speed-up and the stationary Fano factor (1 exactly)."""
+    from hybridsim.agents import load_network
+    from hybridsim.agents.integrator import NetworkIntegrator
+
+    net = load_network({"species": {"X": 1000}, "reactions": [
+        {"products": {"X": 1}, "rate": 1000.0}, {"reactants": {"X": 1}, "rate": 1.0}]})
+    rows = []
+    for method, eps in (("exact", 0.01), ("tau-leaping", 0.01), ("tau-leaping", 0.03)):
+        integrator = NetworkIntegrator(net, method, eps)
+        ids = np.arange(cells, dtype=np.int64)
+        integrator.advance(np.full((4, 1), 1000, np.int64), ids[:4], np.zeros((4, 0)), 1.0, 0, 0)  # compile
+        counts = np.full((cells, 1), 1000, dtype=np.int64)
+        start = time.perf_counter()
+        events = integrator.advance(counts, ids, np.zeros((cells, 0)), 10.0, 1, 0)
+        wall = time.perf_counter() - start
+        x = counts[:, 0].astype(float)
+        rows.append({"method": method, "epsilon": eps if method != "exact" else None, "wall_s": wall,
+                     "events": int(events), "leaps": int(integrator.leaps), "mean": x.mean(),
+                     "fano": x.var(ddof=1) / x.mean()})
+    for row in rows:
+        row["speedup"] = rows[0]["wall_s"] / row["wall_s"]
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", type=int, default=100_000, help="cells (default 10⁵)")
@@ -92,6 +118,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions (median reported)")
     parser.add_argument("--vs-gillespy2", action="store_true", help="also time GillesPy2's SSACSolver")
     parser.add_argument("--gillespy2-trajectories", type=int, default=2000)
+    parser.add_argument("--tau-cells", type=int, default=10_000,
+                        help="cells of the tau-leaping comparison (0 skips it)")
     parser.add_argument("--json", default="bench-results/ssa.json", help="where to write the figures")
     args = parser.parse_args()
 
@@ -115,6 +143,14 @@ def main() -> int:
             print(f"  GillesPy2 SSACSolver, {theirs['trajectories']} trajectories: "
                   f"{theirs['expected_events_per_s']:.3g} expected events/s; hybridsim "
                   f"{ours['expected_events_per_s']:.3g} → {ratio:.1f}× faster")
+    if args.tau_cells > 0:
+        rows = bench_tau_leaping(args.tau_cells)
+        result["tau_leaping_birth_death_1000"] = rows
+        print(f"tau-leaping vs exact, birth–death at 1000 copies, {args.tau_cells} cells × 10 min:")
+        for r in rows:
+            label = r["method"] + (f" ε={r['epsilon']:g}" if r["epsilon"] else "")
+            print(f"  {label:<20}{r['wall_s']:8.3f} s  ×{r['speedup']:<6.1f} mean {r['mean']:8.2f}  "
+                  f"Fano {r['fano']:.3f} (exact: 1)")
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,10 +1,23 @@
 """Cell agents: reaction networks with exact SSA, motility, division and death.
 
 Kernels in this package work on numpy arrays (numba) and import neither mpi4py
-nor petsc4py; :mod:`hybridsim.parallel.migration` moves agents between ranks.
+nor petsc4py; :mod:`hybridsim.parallel.agents` moves agents between ranks.
+The public names below are imported on first use, so reading a config does not
+load numba.
 """
 
-from .network import Network, load_network
-from .well_mixed import simulate_well_mixed
+from __future__ import annotations
 
 __all__ = ["Network", "load_network", "simulate_well_mixed"]
+
+
+def __getattr__(name: str):
+    if name in ("Network", "load_network"):
+        from . import network
+
+        return getattr(network, name)
+    if name == "simulate_well_mixed":
+        from .well_mixed import simulate_well_mixed
+
+        return simulate_well_mixed
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

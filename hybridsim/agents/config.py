@@ -15,6 +15,10 @@ from ..toml_reader import Table, check_number, describe, suggest
 from .network import Modulation, Network, parse_modulated_value
 
 MOTILITY_TYPES = ("none", "brownian", "persistent")
+METHODS = ("exact", "tau-leaping")  # how the networks are advanced
+# Measured on birth–death at 1000 copies: ε = 0.03 is 67× faster than exact SSA but inflates the
+# stationary Fano factor to 1.27; ε = 0.01 is 7× faster with a Fano factor of 1.01.
+DEFAULT_EPSILON = 0.01
 BOUNDARY_TYPES = ("reflecting", "absorbing", "periodic")
 
 
@@ -81,6 +85,8 @@ class Agents:
     # boundary[axis] = (low face, high face), each one of BOUNDARY_TYPES
     boundary: tuple[tuple[str, str], ...] = ()
     diameter: float = 10.0  # µm; daughters are placed one diameter apart
+    method: str = "exact"  # "exact" SSA or "tau-leaping"
+    tau_epsilon: float = 0.01  # tau-leaping: bound on a reactant's relative change per leap
 
 
 def _region(parent: Table, name: str, dim: int):
@@ -228,6 +234,10 @@ def parse_agents(t: Table, dim: int, periodic: tuple[bool, ...], network: Networ
             raise InputError(f"{key} must be a table, e.g. {{ count = 1000 }}")
         placements.append(_placement(Table(item, key), dim, network, base_dir))
     diameter = t.number("diameter", 10.0, unit="µm", positive=True)
+    method = t.string("method", "exact", choices=METHODS)
+    epsilon = t.number("tau_epsilon", DEFAULT_EPSILON, positive=True)
+    if not epsilon < 1:
+        raise InputError(f"{t.key('tau_epsilon')} must be < 1 (got {epsilon:g}); typical values are 0.01–0.03")
     agents = Agents(
         placements=tuple(placements),
         motility=_motility(t.table("motility"), network),
@@ -235,6 +245,8 @@ def parse_agents(t: Table, dim: int, periodic: tuple[bool, ...], network: Networ
         death=_fate(t.table("death"), network, "death"),
         boundary=_boundary(t.table("boundary"), periodic),
         diameter=diameter,
+        method=method,
+        tau_epsilon=epsilon,
     )
     t.finish()
     return agents

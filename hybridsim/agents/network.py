@@ -101,6 +101,8 @@ class CompiledNetwork:
     change_species: np.ndarray  # (R, max changes) int64
     change_amount: np.ndarray  # (R, max changes) int64
     dependents: np.ndarray  # (R, max dependents) int64: propensities to recompute after firing
+    highest_order: np.ndarray  # (S,) int64: highest order of a reaction consuming the species (0: none)
+    highest_stoich: np.ndarray  # (S,) int64: its stoichiometry of the species there
 
     def kernel_args(self):
         return (self.reactant_species, self.reactant_stoich, self.change_species,
@@ -169,8 +171,15 @@ class Network:
             changed = {s for s, _ in changes[j]}
             deps.append([(d, 0) for d in range(R) if reads[d] & changed])
         dependents, _ = padded(deps)
+        highest_order = np.zeros(self.n_species, dtype=np.int64)
+        highest_stoich = np.zeros(self.n_species, dtype=np.int64)
+        for r in self.reactions:
+            order = sum(v for _, v in r.reactants)
+            for s, v in r.reactants:
+                if order > highest_order[s] or (order == highest_order[s] and v > highest_stoich[s]):
+                    highest_order[s], highest_stoich[s] = order, v
         return CompiledNetwork(rate, modulated, reactant_species, reactant_stoich,
-                               change_species, change_amount, dependents)
+                               change_species, change_amount, dependents, highest_order, highest_stoich)
 
 
 # --------------------------------------------------------------------------- parsing

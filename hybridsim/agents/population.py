@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .codegen import ssa_kernel
 from .config import Agents, Fate
+from .integrator import NetworkIntegrator
 from .lifecycle import event_uniforms, split_counts, unit_vectors
 from .motility import BOUNDARY_KINDS, apply_boundaries, brownian_step, persistent_step
 from .network import Modulation, Network
@@ -42,8 +42,7 @@ class CellPopulation:
         self.dim = self.size.size
         self.seed = int(seed)
         self.store = AgentStore(self.dim, network.n_species, persistent=agents.motility.kind == "persistent")
-        self.compiled = network.compile()
-        self._ssa = ssa_kernel(self.compiled, network.n_species)
+        self.integrator = NetworkIntegrator(network, agents.method, agents.tau_epsilon)
         self.boundary_kinds = np.array([[BOUNDARY_KINDS[k] for k in faces] for faces in agents.boundary],
                                        dtype=np.int64)
         self.events = 0  # reaction events fired on this rank in the last step
@@ -61,14 +60,14 @@ class CellPopulation:
     # ------------------------------------------------------------------ stages
 
     def react(self, dt: float, step: int, fields: Mapping[str, np.ndarray] | None = None) -> int:
-        """Advance every cell's network by ``dt`` min (exact SSA). ``fields`` maps a
+        """Advance every cell's network by ``dt`` min (exact SSA, or tau-leaping if the
+        config asks for it). ``fields`` maps a
         field name to its concentration at each agent (for modulated rates)."""
         mods = self.network.modulations
         factors = np.empty((self.n, len(mods)))
         for m, mod in enumerate(mods):
             factors[:, m] = mod.factor(fields[mod.source])
-        self.events = self._ssa(self.store.counts, self.store.ids, self.compiled.rate, self.compiled.modulated,
-                                factors, dt, self.seed, step)
+        self.events = self.integrator.advance(self.store.counts, self.store.ids, factors, dt, self.seed, step)
         return self.events
 
     def _fires(self, fate: Fate, dt: float, step: int, stream: int) -> np.ndarray:

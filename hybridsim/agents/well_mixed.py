@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .codegen import ssa_kernel
+from .integrator import DEFAULT_EPSILON, NetworkIntegrator
 from .network import Network, load_network
 
 
@@ -42,7 +42,8 @@ def field_factors(network: Network, fields: Mapping[str, float] | None, n_cells:
 
 
 def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: int,
-                   fields: Mapping[str, float] | None = None) -> tuple[np.ndarray, int]:
+                   fields: Mapping[str, float] | None = None, *, method: str = "exact",
+                   epsilon: float = DEFAULT_EPSILON) -> tuple[np.ndarray, int]:
     """Counts at ``times`` of the cells with global ``ids`` (all starting from the
     network's initial counts at t = 0), and the number of events fired.
 
@@ -50,8 +51,7 @@ def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: i
     of the random streams, so a cell's trajectory depends only on its id and the seed.
     """
     ids = np.ascontiguousarray(ids, dtype=np.int64)
-    compiled = network.compile()
-    advance = ssa_kernel(compiled, network.n_species)
+    integrator = NetworkIntegrator(network, method, epsilon)
     factors = field_factors(network, fields, ids.size)
     counts = np.tile(np.asarray(network.initial, dtype=np.int64), (ids.size, 1))
     out = np.empty((times.size, ids.size, network.n_species), dtype=np.int64)
@@ -59,14 +59,15 @@ def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: i
     events = 0
     for k, t_next in enumerate(times):
         if t_next > t:
-            events += advance(counts, ids, compiled.rate, compiled.modulated, factors, t_next - t, seed, k)
+            events += integrator.advance(counts, ids, factors, t_next - t, seed, k)
             t = t_next
         out[k] = counts
     return out, events
 
 
 def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_out, seed: int = 0, *,
-                        fields: Mapping[str, float] | None = None) -> np.ndarray:
+                        fields: Mapping[str, float] | None = None, method: str = "exact",
+                        epsilon: float = DEFAULT_EPSILON) -> np.ndarray:
     """Simulate ``n_cells`` independent cells exactly (Gillespie direct method).
 
     Parameters
@@ -78,6 +79,9 @@ def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_ou
         declared initial counts).
     seed : random seed (0 ≤ seed < 2**56).
     fields : concentrations of the fields that modulate rates, if any.
+    method : ``"exact"`` (Gillespie's direct method) or ``"tau-leaping"``
+        (approximate, with exact events at low copy numbers).
+    epsilon : tau-leaping's bound on the relative change of a reactant per leap.
 
     Returns
     -------
@@ -92,7 +96,8 @@ def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_ou
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < SEED_LIMIT:
         raise InputError(f"seed must be an integer in [0, 2**56) (got {seed!r})")
     times = _output_times(t_out)
-    counts, _ = simulate_cells(net, np.arange(int(n_cells), dtype=np.int64), times, int(seed), fields)
+    counts, _ = simulate_cells(net, np.arange(int(n_cells), dtype=np.int64), times, int(seed), fields,
+                               method=method, epsilon=epsilon)
     return counts
 
 
