@@ -106,3 +106,53 @@ def test_rates_follow_the_field_sampled_at_each_cell(tmp_path):
     lam = 20.0 * 1.0 / (0.25 + 1.0)
     assert abs(x.mean() - lam) < 5 * np.sqrt(lam / x.size)
     assert abs(x.var() / x.mean() - 1.0) < 5 * np.sqrt((lam + 2 * lam**2) / x.size) / lam
+
+
+LATTICE_3D = """
+seed = 11
+[domain]
+size = [120.0, 80.0, 60.0]
+cells = [12, 8, 6]
+periodic = ["z"]
+[time]
+dt = 0.5
+t_end = 40.0
+[output]
+interval = 10.0
+[network]
+species = { G = 1, M = 0, P = 200 }
+reactions = [
+  { name = "on", reactants = { G = 1 }, rate = 0.05 },
+  { name = "tx", reactants = { G = 1 }, products = { G = 1, M = 1 }, rate = 4.0 },
+  { name = "mdeg", reactants = { M = 1 }, rate = 0.5 },
+  { name = "tl", reactants = { M = 1 }, products = { M = 1, P = 1 }, rate = 20.0 },
+  { name = "dimer", reactants = { P = 2 }, rate = 0.0005 },
+  { name = "pdeg", reactants = { P = 1 }, rate = 0.02 },
+]
+[agents]
+method = "tau-leaping"
+initial = [{ lattice = { spacing = 10.0 } }, { count = 300, region = { center = [60.0, 40.0, 30.0], radius = 25.0 } }]
+motility = { type = "brownian", diffusivity = { D = 30.0, species = "P", hill = { K = 300.0, n = 2 } } }
+division = { threshold = { species = "P", above = 450 }, min_age = 4.0 }
+death = { threshold = { species = "G", below = 0 }, min_age = 20.0 }
+boundary = { x_min = "absorbing", y_max = "reflecting" }
+"""
+
+
+@pytest.mark.mpi
+def test_3d_lattice_brownian_tau_leaping_run_is_bitwise_identical_on_1_2_4_ranks(tmp_path):
+    cfg = tmp_path / "case.toml"
+    cfg.write_text(LATTICE_3D)
+    states = {}
+    for n in (1, 2, 4):
+        result = hybridsim(n, "run", str(cfg), "-o", str(tmp_path / f"out{n}"), "--quiet")
+        assert result.returncode == 0, result.stderr
+        states[n] = _final_agents(tmp_path / f"out{n}" / "agents.h5")
+    reference, attrs, counts = states[1]
+    assert attrs["next_id"] > 576 + 300 + 10  # daughters were born (lattice 12·8·6 sites + 300)
+    assert counts[-1] != counts[0]
+    for n in (2, 4):
+        state, other_attrs, other_counts = states[n]
+        assert other_counts == counts and other_attrs["next_id"] == attrs["next_id"]
+        for key, value in reference.items():
+            assert np.array_equal(state[key], value), (n, key)
