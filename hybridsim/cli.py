@@ -330,6 +330,7 @@ def cmd_ssa(args, petsc_args: list[str]) -> int:
 
     import numpy as np
 
+    from .agents.config import DEFAULT_EPSILON
     from .agents.network import load_network
     from .agents.placement import block
     from .agents.well_mixed import describe, simulate_cells
@@ -339,27 +340,27 @@ def cmd_ssa(args, petsc_args: list[str]) -> int:
     comm = _comm()
     if args.dt_out > args.t_end:
         raise InputError(f"hybridsim ssa: --dt-out ({args.dt_out:g}) must not exceed --t-end ({args.t_end:g})")
+    if args.epsilon is not None and not args.tau_leaping:
+        raise InputError("hybridsim ssa: --epsilon only applies with --tau-leaping")
+    if args.epsilon is not None and not args.epsilon < 1:
+        raise InputError(f"hybridsim ssa: --epsilon must be < 1 (got {args.epsilon:g})")
+    method = "tau-leaping" if args.tau_leaping else "exact"
     fields = _field_values(args.field)
     network = agree(comm, load_network, args.network)
     n_out = math.floor(args.t_end / args.dt_out * (1 + 1e-12))
     times = np.append(np.arange(n_out + 1) * args.dt_out, [args.t_end] if n_out * args.dt_out < args.t_end else [])
     times[-1] = min(times[-1], args.t_end)
     start, stop = block(args.cells, comm.rank, comm.size)
+    f = agree(comm, open_file, args.output, "w", comm)  # before the work, so a bad path costs nothing
     _say(comm, f"hybridsim ssa: {args.network}: {args.cells} cells on {comm.size} rank(s), "
-               f"t = 0…{args.t_end:g} min, {times.size} outputs", args.quiet)
+               f"t = 0…{args.t_end:g} min, {times.size} outputs, {method}", args.quiet)
     for line in describe(network):
         _say(comm, "  " + line, args.quiet)
     wall = time.perf_counter()
-    from .agents.integrator import DEFAULT_EPSILON
-
-    if args.epsilon is not None and not args.tau_leaping:
-        raise InputError("hybridsim ssa: --epsilon only applies with --tau-leaping")
-    method = "tau-leaping" if args.tau_leaping else "exact"
     counts, events = agree(comm, simulate_cells, network, np.arange(start, stop, dtype=np.int64), times,
                            args.seed, fields, method=method, epsilon=args.epsilon or DEFAULT_EPSILON)
     wall = comm.allreduce(time.perf_counter() - wall, op=_mpi_max())
     events = comm.allreduce(events)
-    f = agree(comm, open_file, args.output, "w", comm)
     f.attrs["hybridsim_version"] = __version__
     f.attrs["species"] = np.array(network.species, dtype="S")
     f.attrs["seed"] = args.seed

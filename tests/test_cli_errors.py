@@ -165,3 +165,30 @@ def test_cells_from_a_file_keep_their_counts_on_two_ranks(tmp_path):
         assert list(g["id"][...][order]) == [0, 1, 2, 3]
         assert list(g["species"]["M"][...][order]) == [1, 2, 3, 4]
         assert np.allclose(g["position"][...][order][2], [90.0, 30.0])
+
+
+SSA_CASES = {
+    "missing network": (["absent.toml", "--cells", "10", "--t-end", "1", "--dt-out", "1"], 2,
+                        "network file 'absent.toml' does not exist"),
+    "output interval beyond the end": (["NET", "--cells", "10", "--t-end", "1", "--dt-out", "2"], 2,
+                                       "--dt-out (2) must not exceed --t-end (1)"),
+    "epsilon without tau-leaping": (["NET", "--cells", "10", "--t-end", "1", "--dt-out", "1", "--epsilon", "0.1"], 2,
+                                    "--epsilon only applies with --tau-leaping"),
+    "unwritable output, refused before simulating": (
+        ["NET", "--cells", "10", "--t-end", "1", "--dt-out", "1", "-o", "/nonexistent/dir/x.h5"], 3,
+        "cannot open '/nonexistent/dir/x.h5' for writing"),
+}
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("case", list(SSA_CASES))
+def test_bad_ssa_input_gives_one_line_on_two_ranks(tmp_path, case):
+    from pathlib import Path
+
+    args, code, expected = SSA_CASES[case]
+    net = str(Path(__file__).parent.parent / "examples" / "networks" / "two_stage.toml")
+    result = hybridsim(2, "ssa", *[net if a == "NET" else a for a in args], cwd=tmp_path)
+    assert result.returncode == code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.stderr
+    assert "reaction events" not in result.stdout
