@@ -74,6 +74,7 @@ class Grid:
         self.n_local = math.prod(self.counts)
         self.proc_sizes = tuple(int(p) for p in self.da.getProcSizes())
         self.layout = BoxLayout.from_ownership_ranges(self.da.getOwnershipRanges())
+        self._box_da = None
         # process coordinate of every cell index, per axis, and rank strides (x fastest)
         self._cell_proc = np.zeros((self.dim, max(domain.cells)), dtype=np.int64)
         for a, bounds in enumerate(self.layout.bounds):
@@ -92,6 +93,16 @@ class Grid:
             )
 
     # ------------------------------------------------------------ vectors
+    @property
+    def box_da(self):
+        """A DMDA with the same decomposition and a *box* stencil of width 1, whose
+        ghosted vectors also hold the diagonal neighbours (multilinear interpolation
+        at agent positions needs them; the field operators only need the star)."""
+        if self._box_da is None:
+            PETSc = get_petsc()
+            self._box_da = self.da.duplicate(stencil_type=PETSc.DMDA.StencilType.BOX)
+        return self._box_da
+
     def global_vec(self):
         """A new vector with one value per owned cell, zeroed."""
         v = self.da.createGlobalVec()
@@ -164,5 +175,7 @@ class Grid:
         return tuple(slice(s, s + c) for s, c in zip(self.starts, self.counts))[::-1]
 
     def destroy(self) -> None:
+        if self._box_da is not None:
+            self._box_da.destroy()
         self.da.destroy()
         self.comm.Free()
