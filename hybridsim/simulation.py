@@ -3,12 +3,19 @@
 This is the only module that orders the stages of a step; the layers it calls
 never call back up. One step of length Δt:
 
-1. agents (if any): sample the fields at their positions → exact SSA over Δt
-   with rates modulated by those values → age, death, division (daughters get
-   rank-independent ids) → motility and boundaries → migration to the owner;
-2. fields: one implicit reaction–diffusion solve per species.
+1. agents (if any): sample the fields (values, and gradients for chemotaxis)
+   at their positions → exact SSA over Δt with rates modulated by those values;
+   molecules secreted by reactions are deposited into the fields where the
+   cells are → age, death, division (daughters get rank-independent ids) →
+   motility (plus chemotactic drift) and boundaries → migration to the owner;
+2. fields: one implicit reaction–diffusion solve per species, with the cells'
+   first-order uptake on the diagonal; what each cell took up is sampled from
+   the new field with the same weights and given to it.
 
-Deposition of agents' uptake and secretion into the fields joins in step 2.
+This is Lie splitting (agents, then fields), first order in Δt. Sampling and
+deposition use one multilinear stencil per step, so deposition is exactly the
+transpose of sampling and molecules moving between field and cells are
+conserved to round-off.
 """
 
 from __future__ import annotations
@@ -72,15 +79,19 @@ class Simulation:
             c = self.grid.global_vec()
             self.grid.view(c)[...] = evaluate(species.initial, points).reshape(self.grid.counts, order="F")
             self.fields[species.name] = c
+        taken_up = {u.field for u in config.agents.uptake} if config.agents is not None else set()
         for species in config.species:
             self.solvers[species.name] = agree(
                 self.grid.comm, ReactionDiffusion, self.grid, species,
                 dt=config.time.dt, scheme=config.time.scheme, solver=config.solver,
-                hierarchy=self.hierarchy,
+                hierarchy=self.hierarchy, agent_uptake=species.name in taken_up,
             )
         self.t = 0.0
         self.step_index = 0
         self.population = None
+        self.transfer = None
+        self._deposits = {}
+        self._uptake_rates = {}
         self.next_id = 0
         self.counters = AgentCounters()
         self.agent_total = 0  # agents on all ranks after the last step
@@ -102,9 +113,14 @@ class Simulation:
 
     def _create_agents(self) -> None:
         from .agents.population import CellPopulation
+        from .coupling.transfer import FieldTransfer
         from .parallel.agents import migrate
 
         cfg = self.config
+        self.transfer = FieldTransfer(self.grid) if cfg.species else None
+        # per field: molecules deposited by cells in this step, and the cells' uptake rate (1/min)
+        self._deposits = {name: self.grid.global_vec() for name in cfg.network.secreted_fields}
+        self._uptake_rates = {u.field: self.grid.global_vec() for u in cfg.agents.uptake}
         self.population = agree(self.comm, CellPopulation, cfg.agents, cfg.network, cfg.domain.size, cfg.seed)
         # read and generate locally (errors agreed on), then move agents to their owners
         batches, self.next_id = agree(self.comm, self._initial_agents)
@@ -137,17 +153,29 @@ class Simulation:
         return batches, first
 
     def _step_agents(self, dt: float) -> None:
-        from .coupling.sampling import cell_values
+        from .coupling.transfer import AgentStencil
         from .parallel.agents import daughter_ids, migrate
 
         pop = self.population
+        net = self.config.network
         step = self.step_index
         c = self.counters
+        drift = None
         with self._stage("sampling"):
-            sampled = {name: cell_values(self.grid, self.fields[name], pop.store.position)
-                       for name in self.config.network.fields}
+            stencil = AgentStencil(self.grid, pop.store.position) if self.transfer is not None else None
+            sampled = {name: self.transfer.sample(self.fields[name], stencil) for name in net.fields}
+            chemotaxis = self.config.agents.chemotaxis
+            if chemotaxis is not None:
+                _, gradient = self.transfer.sample(self.fields[chemotaxis.field], stencil, gradient=True)
         with self._stage("ssa"):
-            c.reactions = pop.react(dt, step, sampled)
+            exports = np.zeros((pop.n, len(net.secreted_fields)), dtype=np.int64)
+            c.reactions = pop.react(dt, step, sampled, exports)
+        with self._stage("deposition"):
+            for k, name in enumerate(net.secreted_fields):
+                self._deposits[name].set(0.0)
+                self.transfer.deposit(self._deposits[name], stencil, exports[:, k])
+            if chemotaxis is not None:
+                drift = pop.chemotactic_drift(gradient)
         with self._stage("division/death"):
             pop.store.age[...] += dt
             c.deaths = pop.die(dt, step)
@@ -156,7 +184,7 @@ class Simulation:
             pop.divide(mothers, new_ids, step)
             c.births = int(mothers.size)
         with self._stage("motility"):
-            c.absorbed = pop.move(dt, step)
+            c.absorbed = pop.move(dt, step, drift)
         with self._stage("migration"):
             c.migrated = migrate(pop.store, self.grid)
             self.agent_total = self.comm.allreduce(pop.n)
@@ -172,9 +200,28 @@ class Simulation:
         dt = self.config.time.dt if dt is None else dt
         if self.population is not None:
             self._step_agents(dt)
+        stencil = None
+        if self.population is not None and self.config.agents.uptake:
+            from .coupling.transfer import AgentStencil
+
+            with self._stage("deposition"):
+                stencil = AgentStencil(self.grid, self.population.store.position)
+                rates = [self.population.uptake_rates(u) for u in self.config.agents.uptake]
+                for vec in self._uptake_rates.values():
+                    vec.set(0.0)
+                for u, rate in zip(self.config.agents.uptake, rates):
+                    # Σ_cells w·u/V: the cells' clearance as a first-order rate per grid cell (1/min)
+                    self.transfer.deposit(self._uptake_rates[u.field], stencil, rate)
         with self._stage("field solve"):
             for name, solver in self.solvers.items():
-                solver.step(self.fields[name], self.t, dt)
+                if name in self._deposits:
+                    self.fields[name].axpy(1.0, self._deposits[name])
+                solver.step(self.fields[name], self.t, dt, agent_rate=self._uptake_rates.get(name))
+        if stencil is not None:
+            with self._stage("sampling"):
+                for u, rate in zip(self.config.agents.uptake, rates):
+                    taken = dt * rate * self.transfer.sample(self.fields[u.field], stencil)
+                    self.population.receive(u, taken)
         self.t += dt
         self.step_index += 1
 
@@ -205,7 +252,15 @@ class Simulation:
                 extra = f"  agents {self.agent_total}" if self.population is not None else ""
                 progress.update(self.step_index, self.t, final=last, extra=extra)
 
+    def held(self, species: str) -> float:
+        """Molecules of network ``species`` held by all cells (collective)."""
+        return self.comm.allreduce(self.population.held(species))
+
     def destroy(self) -> None:
+        for vec in list(self._deposits.values()) + list(self._uptake_rates.values()):
+            vec.destroy()
+        if self.transfer is not None:
+            self.transfer.destroy()
         for solver in self.solvers.values():
             solver.destroy()
         for c in self.fields.values():

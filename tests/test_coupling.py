@@ -30,3 +30,48 @@ def test_sampling_and_deposition_are_exact_and_rank_independent(dim):
     reference = np.array(reports[1]["field"])
     for n in (2, 4):
         assert np.allclose(np.array(reports[n]["field"]), reference, rtol=1e-13, atol=1e-13), n
+
+
+def _totals(out, cell_volume):
+    import h5py
+
+    with h5py.File(out / "fields.h5", "r") as f, h5py.File(out / "agents.h5", "r") as a:
+        steps = sorted(f["steps"])
+        field = np.array([f["steps"][s]["ligand"][...].sum() * cell_volume for s in steps])
+        held = np.array([sum(a["steps"][s]["species"][k][...].sum() for k in a["steps"][s]["species"])
+                         + a["steps"][s]["reservoir"][...].sum() for s in steps])
+        minimum = min(f["steps"][s]["ligand"][...].min() for s in steps)
+    return field, held, minimum
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("n", (1, 2, 4))
+def test_field_plus_cell_molecules_are_conserved_over_100_coupling_steps(tmp_path, n):
+    """VALIDATION case 10: cells take ligand up into L, convert it to S and secrete S back,
+    while moving and chemotaxing; zero-flux walls, no decay."""
+    from mpi import hybridsim
+
+    result = hybridsim(n, "run", str(CASES / "closed_exchange.toml"), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    field, held, minimum = _totals(tmp_path / "out", 10.0 * 10.0)
+    total = field + held
+    assert len(total) == 101
+    assert np.abs(total - total[0]).max() <= 1e-10 * total[0]
+    assert held[-1] - held[0] > 0.05 * total[0]  # molecules really moved into the cells
+    assert minimum >= 0.0
+
+
+@pytest.mark.mpi
+def test_strong_uptake_never_drives_the_field_negative(tmp_path):
+    from mpi import hybridsim
+
+    text = (CASES / "closed_exchange.toml").read_text().replace("rate = 5.0, into", "rate = 1e5, into")
+    cfg = tmp_path / "strong.toml"
+    cfg.write_text(text)
+    result = hybridsim(2, "run", str(cfg), "-o", str(tmp_path / "out"), "--quiet", "--steps", "10")
+    assert result.returncode == 0, result.stderr
+    field, held, minimum = _totals(tmp_path / "out", 100.0)
+    assert minimum >= 0.0
+    total = field + held
+    assert np.abs(total - total[0]).max() <= 1e-10 * total[0]
+    assert field[-1] < 0.5 * field[0]

@@ -126,7 +126,7 @@ def test_specialised_kernel_equals_generic_kernel_bitwise():
         {"reactants": {"A": 2}, "products": {"B": 1}, "rate": 0.01},
         {"reactants": {"A": 1, "B": 1}, "products": {"C": 2}, "rate": {"k": 0.02, "field": "L",
                                                                        "hill": {"K": 0.5, "n": 2}}},
-        {"reactants": {"C": 1}, "rate": {"k": 0.3, "field": "L"}},
+        {"reactants": {"C": 1}, "rate": {"k": 0.3, "field": "L"}, "secretes": {"L": 2}},
         {"reactants": {"B": 1}, "rate": 0.1}]})
     c = net.compile()
     n = 500
@@ -134,10 +134,11 @@ def test_specialised_kernel_equals_generic_kernel_bitwise():
     factors = np.column_stack([m.factor(np.linspace(0, 2, n)) for m in net.modulations])
     start = np.tile(np.array(net.initial, dtype=np.int64), (n, 1))
     a, b = start.copy(), start.copy()
-    ev_a = ssa_kernel(c, net.n_species)(a, ids, c.rate, c.modulated, factors, 5.0, 9, 2)
-    ev_b = advance_agents(b, ids, c.rate, c.modulated, factors, 5.0, 9, 2, *c.kernel_args())
+    ex_a, ex_b = np.zeros((n, 1), np.int64), np.zeros((n, 1), np.int64)
+    ev_a = ssa_kernel(c, net.n_species)(a, ids, c.rate, c.modulated, factors, 5.0, 9, 2, ex_a)
+    ev_b = advance_agents(b, ids, c.rate, c.modulated, factors, 5.0, 9, 2, ex_b, *c.kernel_args())
     assert ev_a == ev_b > 1000
-    assert np.array_equal(a, b)
+    assert np.array_equal(a, b) and np.array_equal(ex_a, ex_b) and ex_a.sum() > 100
     assert a.min() >= 0
 
 

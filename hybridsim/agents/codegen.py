@@ -53,7 +53,7 @@ def _propensity_expr(j: int, net: CompiledNetwork) -> str:
 
 
 def kernel_source(net: CompiledNetwork, n_species: int) -> str:
-    """Python source of ``advance(counts, ids, rate, modulated, factors, interval, seed, step)``,
+    """Python source of ``advance(counts, ids, rate, modulated, factors, interval, seed, step, exports)``,
     with the signature and result of :func:`hybridsim.agents.ssa.advance_agents`."""
     R = net.rate.size
     cumulative = [f"s{j} = " + ("a0" if j == 0 else f"s{j - 1} + a{j}") for j in range(R)]
@@ -79,6 +79,8 @@ def kernel_source(net: CompiledNetwork, n_species: int) -> str:
             if s < 0:
                 break
             update.append(f"x{s} += {int(v)}")
+        if net.export_column[j] >= 0:
+            update.append(f"exports[i, {int(net.export_column[j])}] += {int(net.export_amount[j])}")
         for d in net.dependents[j]:
             if d < 0:
                 break
@@ -95,7 +97,7 @@ def kernel_source(net: CompiledNetwork, n_species: int) -> str:
     per_agent += [f"counts[i, {s}] = x{s}" for s in range(n_species)]
     lines = [
         "@njit(cache=True)",
-        "def advance(counts, ids, rate, modulated, factors, interval, seed, step):",
+        "def advance(counts, ids, rate, modulated, factors, interval, seed, step, exports):",
         "    k0, k1 = stream_key(seed, STREAM_SSA)",
         "    events = 0",
         "    for i in range(counts.shape[0]):",

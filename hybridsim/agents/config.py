@@ -77,6 +77,30 @@ class Fate:
 
 
 @dataclass(frozen=True)
+class Uptake:
+    """First-order uptake of a field by every cell: a cell clears ``rate`` µm³/min
+    (times the modulation by a species, if any), i.e. takes up ``rate·c``
+    molecules/min from the field around it; with ``into``, the molecules join
+    that network species."""
+
+    field: str
+    rate: float
+    modulation: Modulation | None = None
+    into: str | None = None
+
+
+@dataclass(frozen=True)
+class Chemotaxis:
+    """Drift up the gradient of ``field``: ``v = χ∇c``, saturating smoothly at
+    ``max_speed`` (µm/min) if that is > 0: ``v = χ∇c / (1 + |χ∇c|/max_speed)``.
+    χ (``sensitivity``) in µm²/min per concentration unit."""
+
+    field: str
+    sensitivity: float
+    max_speed: float = 0.0
+
+
+@dataclass(frozen=True)
 class Agents:
     placements: tuple[Placement, ...]
     motility: Motility = Motility()
@@ -87,6 +111,13 @@ class Agents:
     diameter: float = 10.0  # µm; daughters are placed one diameter apart
     method: str = "exact"  # "exact" SSA or "tau-leaping"
     tau_epsilon: float = 0.01  # tau-leaping: bound on a reactant's relative change per leap
+    uptake: tuple[Uptake, ...] = ()
+    chemotaxis: Chemotaxis | None = None
+
+    @property
+    def reservoirs(self) -> tuple[Uptake, ...]:
+        """Uptakes that feed a network species (each keeps a per-cell fractional reservoir)."""
+        return tuple(u for u in self.uptake if u.into is not None)
 
 
 def _region(parent: Table, name: str, dim: int):
@@ -219,9 +250,53 @@ def _boundary(t: Table | None, periodic: tuple[bool, ...]) -> tuple[tuple[str, s
     return tuple((f[0], f[1]) for f in faces)
 
 
+def _field_name(t: Table, key: str, fields: tuple[str, ...]) -> str:
+    name = t.string(key)
+    if name not in fields:
+        known = ", ".join(map(repr, fields)) if fields else "none are defined"
+        raise InputError(f"{t.key(key)} names {name!r}, which is not a field species ({known}){suggest(name, fields)}")
+    return name
+
+
+def _uptakes(raw: Any, key: str, network: Network, fields: tuple[str, ...]) -> tuple[Uptake, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InputError(f"{key} must be a list of tables ([[{key}]])")
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise InputError(f"{key}[{i}] must be a table")
+        ut = Table(item, f"{key}[{i}]")
+        field_name = _field_name(ut, "field", fields)
+        rate, mod = parse_modulated_value(ut.raw("rate"), ut.key("rate"), value_name="k", unit="µm³/min",
+                                          source_key="species", sources=network.species,
+                                          source_kind="network species")
+        into = None
+        if ut.has("into"):
+            into = ut.string("into")
+            if into not in network.species:
+                raise InputError(f"{ut.key('into')} names {into!r}, which is not a network species"
+                                 f"{suggest(into, network.species)}")
+        ut.finish()
+        out.append(Uptake(field_name, rate, mod, into))
+    return tuple(out)
+
+
+def _chemotaxis(t: Table | None, fields: tuple[str, ...]) -> Chemotaxis | None:
+    if t is None:
+        return None
+    field_name = _field_name(t, "field", fields)
+    chi = t.number("sensitivity", unit="µm²/min per concentration")
+    vmax = t.number("max_speed", 0.0, unit="µm/min", minimum=0.0)
+    t.finish()
+    return Chemotaxis(field_name, chi, vmax)
+
+
 def parse_agents(t: Table, dim: int, periodic: tuple[bool, ...], network: Network | None,
-                 base_dir=None) -> Agents:
-    """Validate the ``[agents]`` table (``network`` is the run's intracellular network)."""
+                 base_dir=None, fields: tuple[str, ...] = ()) -> Agents:
+    """Validate the ``[agents]`` table (``network`` is the run's intracellular network,
+    ``fields`` the names of the chemical fields)."""
     if network is None:
         raise InputError("agents need an intracellular network: add [network] (species and reactions) "
                          "or network = \"file.toml\" / \"model.xml\"")
@@ -247,6 +322,8 @@ def parse_agents(t: Table, dim: int, periodic: tuple[bool, ...], network: Networ
         diameter=diameter,
         method=method,
         tau_epsilon=epsilon,
+        uptake=_uptakes(t.raw("uptake", None), t.key("uptake"), network, fields),
+        chemotaxis=_chemotaxis(t.table("chemotaxis"), fields),
     )
     t.finish()
     return agents

@@ -32,12 +32,16 @@ class NetworkIntegrator:
         self.leaps = 0  # leaps taken in the last call (tau-leaping)
 
     def advance(self, counts: np.ndarray, ids: np.ndarray, factors: np.ndarray, interval: float, seed: int,
-                step: int) -> int:
+                step: int, exports: np.ndarray | None = None) -> int:
         """Advance ``counts`` (int64 ``(n, S)``, in place) by ``interval`` min; returns the
-        number of reaction events."""
+        number of reaction events. ``exports`` (int64 ``(n, len(secreted_fields))``) is
+        incremented by the molecules each agent releases into each field."""
         c = self.compiled
+        if exports is None:
+            exports = np.zeros((counts.shape[0], len(self.network.secreted_fields)), dtype=np.int64)
         if self._exact is not None:
-            return self._exact(counts, ids, c.rate, c.modulated, factors, interval, seed, step)
+            return self._exact(counts, ids, c.rate, c.modulated, factors, interval, seed, step, exports)
         events, self.leaps = advance_agents_tau(counts, ids, c.rate, c.modulated, factors, interval, seed, step,
-                                                self.epsilon, *c.kernel_args(), c.highest_order, c.highest_stoich)
+                                                exports, self.epsilon, *c.kernel_args(), c.highest_order,
+                                                c.highest_stoich)
         return events

@@ -86,6 +86,7 @@ class Reaction:
     products: tuple[tuple[int, int], ...]
     rate: float
     modulation: Modulation | None = None
+    secretes: tuple[str, int] | None = None  # (field, molecules released into it per firing)
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,12 @@ class CompiledNetwork:
     dependents: np.ndarray  # (R, max dependents) int64: propensities to recompute after firing
     highest_order: np.ndarray  # (S,) int64: highest order of a reaction consuming the species (0: none)
     highest_stoich: np.ndarray  # (S,) int64: its stoichiometry of the species there
+    export_column: np.ndarray  # (R,) int64: column of the secreted field in the exports array, or -1
+    export_amount: np.ndarray  # (R,) int64: molecules released per firing
 
     def kernel_args(self):
         return (self.reactant_species, self.reactant_stoich, self.change_species,
-                self.change_amount, self.dependents)
+                self.change_amount, self.dependents, self.export_column, self.export_amount)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,11 @@ class Network:
     def fields(self) -> tuple[str, ...]:
         """Names of the fields some rate depends on."""
         return tuple(dict.fromkeys(m.source for m in self.modulations))
+
+    @property
+    def secreted_fields(self) -> tuple[str, ...]:
+        """Names of the fields that reactions release molecules into (columns of the exports array)."""
+        return tuple(dict.fromkeys(r.secretes[0] for r in self.reactions if r.secretes is not None))
 
     def index(self, name: str) -> int:
         return self.species.index(name)
@@ -178,8 +186,14 @@ class Network:
             for s, v in r.reactants:
                 if order > highest_order[s] or (order == highest_order[s] and v > highest_stoich[s]):
                     highest_order[s], highest_stoich[s] = order, v
+        secreted = self.secreted_fields
+        export_column = np.array([-1 if r.secretes is None else secreted.index(r.secretes[0])
+                                  for r in self.reactions], dtype=np.int64)
+        export_amount = np.array([0 if r.secretes is None else r.secretes[1] for r in self.reactions],
+                                 dtype=np.int64)
         return CompiledNetwork(rate, modulated, reactant_species, reactant_stoich,
-                               change_species, change_amount, dependents, highest_order, highest_stoich)
+                               change_species, change_amount, dependents, highest_order, highest_stoich,
+                               export_column, export_amount)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -270,13 +284,28 @@ def parse_network(data: Any, key: str = "network", *, fields: tuple[str, ...] | 
         names.add(name)
         reactants = _stoichiometry(rt.raw("reactants", {}), rt.key("reactants"), species_t)
         products = _stoichiometry(rt.raw("products", {}), rt.key("products"), species_t)
-        if not reactants and not products:
-            raise InputError(f"{rkey} ({name}) has neither reactants nor products")
         rate, modulation = parse_modulated_value(
             rt.raw("rate"), rt.key("rate"), value_name="k", unit="1/min", source_key="field",
             sources=fields, source_kind="field species")
+        secretes = None
+        st_raw = rt.raw("secretes", None)
+        if st_raw is not None:
+            key_s = rt.key("secretes")
+            if not isinstance(st_raw, dict) or len(st_raw) != 1:
+                raise InputError(f"{key_s} must name one field and the molecules released per firing, "
+                                 f"e.g. {{ cytokine = 1 }}")
+            (field_name, amount), = st_raw.items()
+            if fields is not None and field_name not in fields:
+                known = ", ".join(map(repr, fields)) if fields else "none are defined"
+                raise InputError(f"{key_s}.{field_name} is not a field species ({known})"
+                                 f"{suggest(field_name, fields)}")
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+                raise InputError(f"{key_s}.{field_name} must be a positive integer (molecules per firing)")
+            secretes = (field_name, amount)
         rt.finish()
-        reactions.append(Reaction(name, reactants, products, rate, modulation))
+        if not reactants and not products and secretes is None:
+            raise InputError(f"{rkey} ({name}) has neither reactants nor products")
+        reactions.append(Reaction(name, reactants, products, rate, modulation, secretes))
     t.finish()
     return Network(species_t, tuple(initial), tuple(reactions), source)
 

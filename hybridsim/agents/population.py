@@ -41,7 +41,8 @@ class CellPopulation:
         self.size = np.asarray(size, dtype=float)
         self.dim = self.size.size
         self.seed = int(seed)
-        self.store = AgentStore(self.dim, network.n_species, persistent=agents.motility.kind == "persistent")
+        self.store = AgentStore(self.dim, network.n_species, persistent=agents.motility.kind == "persistent",
+                                reservoirs=len(agents.reservoirs))
         self.integrator = NetworkIntegrator(network, agents.method, agents.tau_epsilon)
         self.boundary_kinds = np.array([[BOUNDARY_KINDS[k] for k in faces] for faces in agents.boundary],
                                        dtype=np.int64)
@@ -59,16 +60,52 @@ class CellPopulation:
 
     # ------------------------------------------------------------------ stages
 
-    def react(self, dt: float, step: int, fields: Mapping[str, np.ndarray] | None = None) -> int:
+    def react(self, dt: float, step: int, fields: Mapping[str, np.ndarray] | None = None,
+              exports: np.ndarray | None = None) -> int:
         """Advance every cell's network by ``dt`` min (exact SSA, or tau-leaping if the
-        config asks for it). ``fields`` maps a
-        field name to its concentration at each agent (for modulated rates)."""
+        config asks for it). ``fields`` maps a field name to its concentration at each
+        agent (for modulated rates); ``exports`` (int64 ``(n, len(secreted_fields))``)
+        receives the molecules each cell releases into each field."""
         mods = self.network.modulations
         factors = np.empty((self.n, len(mods)))
         for m, mod in enumerate(mods):
             factors[:, m] = mod.factor(fields[mod.source])
-        self.events = self.integrator.advance(self.store.counts, self.store.ids, factors, dt, self.seed, step)
+        self.events = self.integrator.advance(self.store.counts, self.store.ids, factors, dt, self.seed, step,
+                                              exports)
         return self.events
+
+    def uptake_rates(self, uptake) -> np.ndarray:
+        """Clearance of ``uptake`` per cell, µm³/min."""
+        return np.broadcast_to(uptake.rate * self._species_factor(uptake.modulation), (self.n,)).astype(float)
+
+    def receive(self, uptake, molecules: np.ndarray) -> None:
+        """Add ``molecules`` (per cell, possibly fractional) taken up by ``uptake``: with
+        ``into``, whole molecules join that species and the rest waits in the cell's
+        reservoir, so nothing is rounded away."""
+        if uptake.into is None:
+            return
+        k = self.agents.reservoirs.index(uptake)
+        reservoir = self.store.reservoir
+        reservoir[:, k] += molecules
+        whole = np.floor(reservoir[:, k])
+        reservoir[:, k] -= whole
+        self.store.counts[:, self.network.index(uptake.into)] += whole.astype(np.int64)
+
+    def held(self, species: str) -> float:
+        """Molecules of ``species`` held by this rank's cells, including reservoirs feeding it."""
+        total = float(self.store.counts[:, self.network.index(species)].sum())
+        for k, u in enumerate(self.agents.reservoirs):
+            if u.into == species:
+                total += float(self.store.reservoir[:, k].sum())
+        return total
+
+    def chemotactic_drift(self, gradient: np.ndarray) -> np.ndarray:
+        """Drift velocity (µm/min) from the field gradient at each cell."""
+        c = self.agents.chemotaxis
+        v = c.sensitivity * gradient
+        if c.max_speed > 0:
+            v /= (1.0 + np.linalg.norm(v, axis=1) / c.max_speed)[:, None]
+        return v
 
     def _fires(self, fate: Fate, dt: float, step: int, stream: int) -> np.ndarray:
         """Which cells undergo ``fate`` during this step."""

@@ -47,8 +47,9 @@ def propensity(j, x, reactant_species, reactant_stoich, c):
 
 
 @njit(cache=True)
-def advance_agents(counts, ids, rate, modulated, factors, interval, seed, step,
-                   reactant_species, reactant_stoich, change_species, change_amount, dependents):
+def advance_agents(counts, ids, rate, modulated, factors, interval, seed, step, exports,
+                   reactant_species, reactant_stoich, change_species, change_amount, dependents,
+                   export_column, export_amount):
     """Advance every agent's counts by ``interval`` (min) with the direct method.
 
     Parameters
@@ -61,6 +62,8 @@ def advance_agents(counts, ids, rate, modulated, factors, interval, seed, step,
     factors : float64 (n, n_modulated) per-agent multipliers for this interval
     interval : float, min
     seed, step : int, key the random numbers with the agent id
+    exports : int64 (n, n_secreted_fields), incremented by the molecules each agent
+        releases into each field (reactions with ``export_column`` ≥ 0)
 
     Returns the number of reaction events fired.
     """
@@ -105,6 +108,8 @@ def advance_agents(counts, ids, rate, modulated, factors, interval, seed, step,
                 if s < 0:
                     break
                 x[s] += change_amount[j, m]
+            if export_column[j] >= 0:
+                exports[i, export_column[j]] += export_amount[j]
             for m in range(dependents.shape[1]):
                 d = dependents[j, m]
                 if d < 0:

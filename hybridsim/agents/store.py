@@ -9,6 +9,8 @@ Columns (``n`` rows are live, the arrays are longer to make appends cheap):
 ``age``        float64 (n,)    min since birth (the cell-cycle clock)
 ``direction``  float64 (n, d)  unit direction of a persistent random walk (only for
                                persistent motility; a zero row means "draw one")
+``reservoir``  float64 (n, k)  molecules taken up but not yet whole (only with uptake
+                               into a species; the whole ones join ``counts``)
 =============  ==============  =====================================================
 
 There is no Python object per agent. Appends grow the arrays geometrically
@@ -24,11 +26,13 @@ import numpy as np
 GROWTH = 1.5
 
 
-def column_bytes(dim: int, n_species: int, persistent: bool) -> dict[str, int]:
+def column_bytes(dim: int, n_species: int, persistent: bool, reservoirs: int = 0) -> dict[str, int]:
     """Bytes per agent of each column (all elements are 8 bytes)."""
     widths = {"ids": 1, "position": dim, "counts": n_species, "age": 1}
     if persistent:
         widths["direction"] = dim
+    if reservoirs:
+        widths["reservoir"] = reservoirs
     return {name: 8 * w for name, w in widths.items()}
 
 
@@ -43,11 +47,12 @@ class AgentStore:
     capacity : initial number of rows
     """
 
-    def __init__(self, dim: int, n_species: int, *, persistent: bool = False, capacity: int = 1024):
+    def __init__(self, dim: int, n_species: int, *, persistent: bool = False, reservoirs: int = 0,
+                 capacity: int = 1024):
         self.dim = dim
         self.n_species = n_species
         self.n = 0
-        self._widths = {name: b // 8 for name, b in column_bytes(dim, n_species, persistent).items()}
+        self._widths = {name: b // 8 for name, b in column_bytes(dim, n_species, persistent, reservoirs).items()}
         self._dtypes = {name: (np.int64 if name in ("ids", "counts") else np.float64) for name in self._widths}
         self._data = {name: self._empty(name, max(capacity, 16)) for name in self._widths}
 
@@ -101,6 +106,11 @@ class AgentStore:
         d = self._data.get("direction")
         return None if d is None else d[: self.n]
 
+    @property
+    def reservoir(self) -> np.ndarray | None:
+        r = self._data.get("reservoir")
+        return None if r is None else r[: self.n]
+
     def reserve(self, rows: int) -> None:
         """Make room for ``rows`` agents in total (geometric growth)."""
         if rows <= self.capacity:
@@ -125,6 +135,8 @@ class AgentStore:
         self._data["age"][sl] = 0.0 if age is None else age
         if "direction" in self._data:
             self._data["direction"][sl] = 0.0 if direction is None else direction
+        if "reservoir" in self._data:
+            self._data["reservoir"][sl] = 0.0
         self.n += k
 
     def keep(self, mask: np.ndarray) -> None:

@@ -71,9 +71,9 @@ def poisson(lam, k0, k1, agent, step, draw):
 
 
 @njit(cache=True)
-def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, step, epsilon,
+def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, step, exports, epsilon,
                        reactant_species, reactant_stoich, change_species, change_amount, dependents,
-                       highest_order, highest_stoich):
+                       export_column, export_amount, highest_order, highest_stoich):
     """Advance every agent's counts by ``interval`` (min) by tau-leaping.
 
     Arguments as :func:`hybridsim.agents.ssa.advance_agents`, plus ``epsilon``
@@ -93,6 +93,7 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
     mu = np.empty(n_species)
     sigma2 = np.empty(n_species)
     is_reactant = np.zeros(n_species, dtype=np.bool_)
+    firings = np.zeros(R, dtype=np.int64)
     events = 0
     leaps = 0
     for i in range(n):
@@ -182,6 +183,8 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
                         if s < 0:
                             break
                         x[s] += change_amount[j, m]
+                    if export_column[j] >= 0:
+                        exports[i, export_column[j]] += export_amount[j]
                     for m in range(dependents.shape[1]):
                         d = dependents[j, m]
                         if d < 0:
@@ -215,9 +218,11 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
                     trial[s] = x[s]
                 fired = 0
                 for j in range(R):
+                    firings[j] = 0
                     if critical[j] or a[j] <= 0.0:
                         continue
                     k, draw = poisson(a[j] * tau, k0, k1, agent, step, draw)
+                    firings[j] = k
                     fired += k
                     for m in range(change_species.shape[1]):
                         s = change_species[j, m]
@@ -237,6 +242,7 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
                             if acc >= target:
                                 break
                     fired += 1
+                    firings[chosen] += 1
                     for m in range(change_species.shape[1]):
                         s = change_species[chosen, m]
                         if s < 0:
@@ -251,6 +257,9 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
                     continue
                 for s in range(n_species):
                     x[s] = trial[s]
+                for j in range(R):
+                    if export_column[j] >= 0:
+                        exports[i, export_column[j]] += firings[j] * export_amount[j]
                 t += tau
                 events += fired
                 leaps += 1

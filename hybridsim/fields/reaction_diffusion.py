@@ -145,10 +145,13 @@ class ReactionDiffusion:
         or ``rd_<name>_`` (this one) override them.
     hierarchy:
         Multigrid transfer operators of ``grid``, shared between species.
+    agent_uptake:
+        Whether cells take this species up (a per-step rate on the diagonal, see
+        :meth:`step`).
     """
 
     def __init__(self, grid: Grid, species: Species, *, dt: float, scheme: str, solver: Solver,
-                 hierarchy: MultigridHierarchy | None = None):
+                 hierarchy: MultigridHierarchy | None = None, agent_uptake: bool = False):
         PETSc = get_petsc()
         self.grid = grid
         self.species = species
@@ -170,6 +173,8 @@ class ReactionDiffusion:
         self._column_sums = None
         self._diagonal = None
         self._uptake_diag = grid.global_vec() if species.uptake else None
+        self._variable_diagonal = species.uptake is not None or agent_uptake
+        self._extra = grid.global_vec() if self._variable_diagonal else None
         self.hierarchy = hierarchy if hierarchy is not None else MultigridHierarchy(grid)
         self._build_system(dt)
         self.ksp = PETSc.KSP().create(comm=self.L.getComm())
@@ -177,8 +182,10 @@ class ReactionDiffusion:
             self.ksp, self.A, self.hierarchy, solver, prefix=self.prefix, parent_prefix="rd_",
             diffusion_number=diffusion_number(dt, max(species.D.all_values()), grid.spacing),
         )
-        if species.uptake:
-            # only the diagonal changes between steps: keep the preconditioner
+        if self._variable_diagonal and self.ksp.getPC().getType() not in ("jacobi", "none"):
+            # only the diagonal changes between steps: keep the expensive preconditioners
+            # (Jacobi is rebuilt: it costs nothing and a stale one can stall CG when cells
+            # with strong uptake move)
             self.ksp.getPC().setReusePreconditioner(True)
         self.iterations = 0  # Krylov iterations of the last step
         self.total_iterations = 0
@@ -196,7 +203,8 @@ class ReactionDiffusion:
         ones = self._work
         ones.set(1.0)
         self.A.multTranspose(ones, self._column_sums)
-        if self.species.uptake:
+        self._diagonal_modified = False  # A was rebuilt from L
+        if self._variable_diagonal:
             if self._diagonal is not None:
                 self._diagonal.destroy()
             self._diagonal = self.A.getDiagonal()
@@ -217,8 +225,12 @@ class ReactionDiffusion:
             else:
                 rhs.axpy(rate, mask)
 
-    def step(self, c, t: float, dt: float) -> None:
-        """Advance ``c`` (global vector, updated in place) from ``t`` to ``t + dt`` (min)."""
+    def step(self, c, t: float, dt: float, agent_rate=None) -> None:
+        """Advance ``c`` (global vector, updated in place) from ``t`` to ``t + dt`` (min).
+
+        ``agent_rate`` (global vector, 1/min) is first-order uptake by cells, treated
+        implicitly like Michaelis–Menten uptake: the step removes exactly
+        ``Δt·∫ agent_rate·cⁿ⁺¹ dV`` molecules, and ``c`` stays non-negative."""
         self._set_dt(dt)
         rhs = self._rhs
         c.copy(rhs)
@@ -230,30 +242,50 @@ class ReactionDiffusion:
         self.add_sources(rhs, t + dt, self.theta)
         if self.theta < 1.0:
             self.add_sources(rhs, t, 1.0 - self.theta)
+        extra = None
         if self.species.uptake is not None:
-            self._set_uptake_diagonal(self.A, self._diagonal, c, self._uptake_diag, self._work)
+            self._michaelis_menten_rate(c, self._uptake_diag)
+            extra = self._uptake_diag
+        if agent_rate is not None:
+            if extra is None:
+                agent_rate.copy(self._extra)
+            else:
+                self._extra.waxpy(1.0, extra, agent_rate)
+            extra = self._extra
+        if extra is not None:
+            self._work.waxpy(1.0, self._diagonal, extra)
+            self.A.setDiagonal(self._work)
+            self._diagonal_modified = True
+        elif self._diagonal_modified:
+            self.A.setDiagonal(self._diagonal)
+            self._diagonal_modified = False
         self.ksp.setInitialGuessNonzero(True)
         self.ksp.solve(rhs, c)
         self._check_converged(t + dt)
-        self._restore_balance(c, rhs)
+        self._restore_balance(c, rhs, extra)
 
-    def _set_uptake_diagonal(self, matrix, base, c, rate, scratch) -> None:
-        """``rate = vmax/(km + c)`` (1/min) and ``diag(matrix) = base + rate``."""
+    def _michaelis_menten_rate(self, c, rate) -> None:
+        """``rate = vmax/(km + c)`` (1/min)."""
         uptake = self.species.uptake
         c.copy(rate)
         rate.shift(uptake.km)
         rate.reciprocal()
         rate.scale(uptake.vmax)
+
+    def _set_uptake_diagonal(self, matrix, base, c, rate, scratch) -> None:
+        """``rate = vmax/(km + c)`` (1/min) and ``diag(matrix) = base + rate``."""
+        self._michaelis_menten_rate(c, rate)
         rate.copy(scratch)
         scratch.axpy(1.0, base)
         matrix.setDiagonal(scratch)
 
-    def _restore_balance(self, c, rhs) -> None:
-        """Rescale ``c`` so that ``wᵀc = 1ᵀrhs`` holds to round-off (see module doc)."""
+    def _restore_balance(self, c, rhs, extra=None) -> None:
+        """Rescale ``c`` so that ``(w + extra)ᵀc = 1ᵀrhs`` holds to round-off (see module
+        doc); ``extra`` is the uptake rate on the diagonal, if any."""
         target = rhs.sum()
         actual = self._column_sums.dot(c)
-        if self._uptake_diag is not None:
-            actual += self._uptake_diag.dot(c)
+        if extra is not None:
+            actual += extra.dot(c)
         if actual > 0.0 and target > 0.0:
             ratio = target / actual
             if abs(ratio - 1.0) <= MAX_BALANCE_CORRECTION:
@@ -311,7 +343,7 @@ class ReactionDiffusion:
 
     def destroy(self) -> None:
         for obj in (self.ksp, self.A, self.L, self.boundary, self._rhs, self._work,
-                    self._column_sums, self._uptake_diag, self._diagonal):
+                    self._column_sums, self._uptake_diag, self._diagonal, self._extra):
             if obj is not None:
                 obj.destroy()
         for _, mask in self._sources:

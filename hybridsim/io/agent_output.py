@@ -8,6 +8,8 @@ Layout of ``agents.h5``::
     /steps/000000/position     float64 (n, dim)  µm
     /steps/000000/age          float64 (n,)      min since birth
     /steps/000000/species/<S>  int64 (n,)        molecules of species S
+    /steps/000000/reservoir    float64 (n, k)    molecules taken up, not yet whole (with uptake into
+                                                 species; in the order of ``[[agents.uptake]]``)
 
 Each rank writes its agents, sorted by id, at the offset given by an exclusive
 scan of the counts (no agent data is gathered). Rows are keyed by ``id``; to
@@ -60,6 +62,8 @@ class AgentWriter:
         columns = {"id": store.ids, "position": store.position, "age": store.age}
         for s, sp in enumerate(self.species):
             columns[f"species/{sp}"] = store.counts[:, s]
+        if store.reservoir is not None:
+            columns["reservoir"] = store.reservoir
         for key, data in columns.items():
             ds = group.create_dataset(key, shape=(total,) + data.shape[1:], dtype=data.dtype)
             if n:
