@@ -266,7 +266,7 @@ def _print_field_scales(config, ranks: int) -> None:
 
     d = config.domain
     L = max(d.size)
-    print(f"scales (L = {L:g} µm, the largest extent; k includes uptake vmax/km):")
+    print(f"scales (L = {L:g} µm, the largest extent; k includes uptake vmax/km and by cells ρ·u):")
     print(f"  {'species':<14}{'D µm²/min':>12}{'k 1/min':>11}{'ℓ=√(D/k) µm':>14}"
           f"{'Da=(L/ℓ)²':>12}{'L²/D min':>11}{'ν=DΔtΣh⁻²':>12}  solver")
 
@@ -280,6 +280,15 @@ def _print_field_scales(config, ranks: int) -> None:
         print(f"  {s.name:<14}{rng(sc.D_min, sc.D_max):>12}{rng(sc.k_min, sc.k_max):>11}"
               f"{rng(sc.decay_length_min, sc.decay_length_max):>14}{rng(sc.damkohler_min, sc.damkohler_max):>12}"
               f"{sc.diffusion_time:>11.4g}{sc.diffusion_number:>12.4g}  {method}")
+    from .analysis.scales import cell_uptake_rate, decay_length
+
+    for s in config.species:
+        rho, k_cells = cell_uptake_rate(config, s.name)
+        if k_cells > 0:
+            D = min(s.D.all_values())
+            print(f"  {s.name}: cells at ρ = {rho:.4g} per µm^{d.dim} clear Σu = {k_cells / rho:.4g} µm^{d.dim}/min "
+                  f"each: k_eff = ρ·u = {k_cells:.4g} 1/min, ℓ = √(D/k_eff) = {decay_length(D, k_cells):.4g} µm "
+                  f"(continuum limit)")
     n_species = len(config.species)
     per_rank = math.ceil(d.n_cells / ranks)
     mem = memory_per_cell(d.dim) * n_species

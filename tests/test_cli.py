@@ -60,7 +60,7 @@ decay = 0.04
 @pytest.mark.mpi
 def test_example_runs_on_two_ranks_and_writes_hdf5_with_matching_xdmf(tmp_path):
     out = tmp_path / "out"
-    result = hybridsim(2, "run", str(ROOT / "examples" / "morphogen.toml"), "-o", str(out), "--t-end", "6")
+    result = hybridsim(2, "run", str(ROOT / "examples" / "gradient_fields.toml"), "-o", str(out), "--t-end", "6")
     assert result.returncode == 0, result.stderr
     assert f"paraview {out / 'fields.xdmf'}" in result.stdout
     with h5py.File(out / "fields.h5", "r") as f:

@@ -75,3 +75,44 @@ def test_strong_uptake_never_drives_the_field_negative(tmp_path):
     total = field + held
     assert np.abs(total - total[0]).max() <= 1e-10 * total[0]
     assert field[-1] < 0.5 * field[0]
+
+
+def _morphogen_profile(tmp_path, n_cells, rate, ranks=2):
+    import h5py
+    from mpi import hybridsim
+
+    text = (CASES.parent.parent / "examples" / "morphogen.toml").read_text()
+    text = text.replace("count = 8000", f"count = {n_cells}").replace("rate = 0.05", f"rate = {rate}")
+    cfg = tmp_path / f"morphogen{n_cells}.toml"
+    cfg.write_text(text)
+    out = tmp_path / f"out{n_cells}"
+    result = hybridsim(ranks, "run", str(cfg), "-o", str(out), "--quiet", "--t-end", "800")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(out / "fields.h5", "r") as f:
+        return f["steps"][sorted(f["steps"])[-1]]["morphogen"][...].mean(axis=0)  # average over y
+
+
+@pytest.mark.mpi
+def test_cells_with_uptake_give_the_continuum_decay_length_profile(tmp_path):
+    """VALIDATION case 11: N cells clearing u each act as k_eff = ρu; the steady profile
+    approaches c0·cosh((L−x)/ℓ)/cosh(L/ℓ), ℓ = √(D/k_eff) = 100 µm, as cells per voxel grow.
+
+    The cells' random positions make the local k fluctuate: averaged over the
+    ℓ × W area a profile point feels, relatively by 1/√(ρℓW); the log of the
+    profile responds by x/(2ℓ) times that, which bounds the error for x ≤ 2ℓ."""
+    L, W, D, ell, h = 400.0, 100.0, 100.0, 100.0, 5.0
+    x = (np.arange(80) + 0.5) * h
+    exact = np.cosh((L - x) / ell) / np.cosh(L / ell)
+    near = x <= 2 * ell
+    errors = {}
+    for n in (2000, 32000):
+        k_eff = D / ell**2
+        rho = n / (L * W)
+        profile = _morphogen_profile(tmp_path, n, k_eff / rho)
+        relative = np.abs(profile - exact) / exact
+        expected = (x / (2 * ell)) / np.sqrt(rho * ell * W)
+        # 4 standard deviations of the fluctuation, plus the grid's O(h²/ℓ²) error
+        assert np.all(relative[near] <= 4 * expected[near] + 2 * (h / ell) ** 2), n
+        errors[n] = np.sqrt(np.mean(relative[near] ** 2))
+    # 16 times the cells per voxel: the deviation shrinks (ideally 4×)
+    assert errors[32000] < 0.6 * errors[2000], errors

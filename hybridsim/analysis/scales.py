@@ -41,12 +41,33 @@ class SpeciesScales:
     diffusion_number: float  # Δt·D_max·Σ1/h²
 
 
+def cell_uptake_rate(config: Config, field: str) -> tuple[float, float]:
+    """``(ρ, k_eff)`` for uptake of ``field`` by the initial cells: their mean density
+    ρ (cells per µm^dim) and the decay rate ``k_eff = ρ·Σu`` (1/min) they act as in the
+    continuum limit (VALIDATION case 11; base clearances u, without modulation)."""
+    import math as _math
+
+    from ..agents import placement
+
+    agents = config.agents
+    if agents is None:
+        return 0.0, 0.0
+    rates = [u.rate for u in agents.uptake if u.field == field]
+    if not rates:
+        return 0.0, 0.0
+    n = sum(placement.count(p, config.domain.size) for p in agents.placements)
+    rho = n / _math.prod(config.domain.size)
+    return rho, rho * sum(rates)
+
+
 def species_scales(config: Config, species: Species) -> SpeciesScales:
     """Scales of ``species``; L is the largest extent of the domain. With
-    regions or layers the extreme values give a range."""
+    regions or layers the extreme values give a range. ``k`` includes saturable
+    uptake at low concentration (vmax/km) and uptake by cells (ρ·u)."""
     L = max(config.domain.size)
     Ds = species.D.all_values()
     uptake = species.uptake.vmax / species.uptake.km if species.uptake else 0.0
+    uptake += cell_uptake_rate(config, species.name)[1]
     ks = [k + uptake for k in species.decay.all_values()]
     D_min, D_max, k_min, k_max = min(Ds), max(Ds), min(ks), max(ks)
     return SpeciesScales(
