@@ -196,6 +196,7 @@ def cmd_run(args, petsc_args: list[str]) -> int:
 
     init(petsc_args)
     from .io.output import XDMF_FILE, RunOutput
+    from .io.summary import SUMMARY_FILE, SummaryWriter
     from .parallel.collective import agree, load_config
     from .progress import Progress
     from .simulation import Simulation, with_overrides
@@ -217,12 +218,15 @@ def cmd_run(args, petsc_args: list[str]) -> int:
                    f"{len(config.network.reactions)} reactions (exact SSA), "
                    f"motility {config.agents.motility.kind}", args.quiet)
     output = agree(sim.comm, RunOutput, sim, config.output.directory, names)
+    summary = SummaryWriter(comm, output.directory)
     try:
-        sim.run(output, Progress(config.time.t_end, enabled=not args.quiet and comm.rank == 0))
+        sim.run(output, Progress(config.time.t_end, enabled=not args.quiet and comm.rank == 0), summary)
     except HybridsimError:
         output.close()  # raised on every rank alike, so closing (collective) is safe
+        summary.close()
         raise
     output.close()
+    summary.close()
     out = output.directory
     lines = [f"done: t = {sim.t:g} min after {sim.step_index} steps"]
     if output.fields is not None:
@@ -232,7 +236,7 @@ def cmd_run(args, petsc_args: list[str]) -> int:
         lines += [f"agents: {sim.agent_total} at the end, in {out / 'agents.h5'} (HDF5, keyed by id)"]
         if config.domain.dim > 1:
             lines += [f"open in ParaView: paraview {out / 'agents.xdmf'}"]
-    lines += [f"or draw PNGs: hybridsim plot {out}"]
+    lines += [f"per-step summary: {out / SUMMARY_FILE}", f"or draw PNGs: hybridsim plot {out}"]
     _say(comm, "\n".join(lines), args.quiet)
     sim.destroy()
     return 0

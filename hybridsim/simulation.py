@@ -229,9 +229,10 @@ class Simulation:
         """∫ c dV of species ``name`` (concentration·µm^dim)."""
         return self.grid.integrate(self.fields[name])
 
-    def run(self, output=None, progress: Progress | None = None) -> None:
+    def run(self, output=None, progress: Progress | None = None, summary=None) -> None:
         """Step to ``time.t_end``, writing ``output`` (an object with
-        ``write(sim)``) every ``output.interval`` min, at the start and at the end."""
+        ``write(sim)``) every ``output.interval`` min, at the start and at the end,
+        and a row to ``summary`` (``write(row)``) after every step."""
         cfg = self.config
         t_end = cfg.time.t_end
         n_steps = cfg.time.n_steps
@@ -239,11 +240,15 @@ class Simulation:
         next_output = 1
         if output is not None:
             output.write(self)
+        if summary is not None:
+            summary.write(self.summary())
         for k in range(n_steps):
             dt = cfg.time.dt if k < n_steps - 1 else t_end - self.t
             if dt <= 1e-12 * t_end:
                 break
             self.step(dt)
+            if summary is not None:
+                summary.write(self.summary())
             last = k == n_steps - 1
             if output is not None and (self.t >= next_output * interval * (1 - 1e-12) or last):
                 output.write(self)
@@ -251,6 +256,34 @@ class Simulation:
             if progress is not None:
                 extra = f"  agents {self.agent_total}" if self.population is not None else ""
                 progress.update(self.step_index, self.t, final=last, extra=extra)
+
+    def summary(self) -> dict:
+        """One row of ``summary.csv`` for the current state (collective; see
+        :mod:`hybridsim.io.summary`)."""
+        row = {"step": self.step_index, "time": self.t}
+        for name in self.fields:
+            row[f"{name}_integral"] = self.total(name)
+        if self.population is None:
+            return row
+        pop = self.population
+        c = self.counters
+        counts = pop.store.counts.astype(float)
+        local = np.concatenate([[pop.n, c.births, c.deaths, c.absorbed, c.migrated, c.reactions],
+                                counts.sum(axis=0), (counts**2).sum(axis=0)])
+        total = np.empty_like(local)
+        from mpi4py import MPI
+
+        self.comm.Allreduce(local, total, op=MPI.SUM)
+        n = int(total[0])
+        row.update(agents=n, births=int(total[1]), deaths=int(total[2]), absorbed=int(total[3]),
+                   migrated=int(total[4]), reactions=int(total[5]))
+        S = pop.network.n_species
+        for s, name in enumerate(pop.network.species):
+            mean = total[6 + s] / n if n else float("nan")
+            var = total[6 + S + s] / n - mean**2 if n else float("nan")
+            row[f"{name}_mean"] = mean
+            row[f"{name}_fano"] = var / mean if n and mean > 0 else float("nan")
+        return row
 
     def held(self, species: str) -> float:
         """Molecules of network ``species`` held by all cells (collective)."""

@@ -59,6 +59,10 @@ def test_field_plus_cell_molecules_are_conserved_over_100_coupling_steps(tmp_pat
     assert np.abs(total - total[0]).max() <= 1e-10 * total[0]
     assert held[-1] - held[0] > 0.05 * total[0]  # molecules really moved into the cells
     assert minimum >= 0.0
+    # the per-step summary agrees with the output files
+    rows = np.genfromtxt(tmp_path / "out" / "summary.csv", delimiter=",", names=True)
+    assert len(rows) == 101 and np.all(rows["agents"] == 400)
+    assert np.allclose(rows["ligand_integral"], field, rtol=1e-9)  # written with 10 digits
 
 
 @pytest.mark.mpi
