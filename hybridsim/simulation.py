@@ -96,6 +96,7 @@ class Simulation:
         self.counters = AgentCounters()
         self.agent_total = 0  # agents on all ranks after the last step
         self.timings: dict[str, float] = defaultdict(float)  # stage → wall seconds on this rank
+        self._log_stages: dict = {}
         if config.agents is not None:
             self._create_agents()
 
@@ -105,9 +106,20 @@ class Simulation:
 
     @contextmanager
     def _stage(self, name: str):
+        """Time a stage of the step, in :attr:`timings` and as a PETSc log stage
+        (so ``-log_view`` shows the same split)."""
+        stage = self._log_stages.get(name)
+        if stage is None:
+            from .parallel.petsc import get_petsc
+
+            stage = self._log_stages[name] = get_petsc().Log.Stage(f"hybridsim: {name}")
+        stage.push()
         start = time.perf_counter()
-        yield
-        self.timings[name] += time.perf_counter() - start
+        try:
+            yield
+        finally:
+            self.timings[name] += time.perf_counter() - start
+            stage.pop()
 
     # ------------------------------------------------------------------ agents
 

@@ -50,8 +50,9 @@ def plot_run(outdir, species=None, every_output: bool = False, color: str | None
                          "give the output directory of a run")
     plt = _pyplot()
     written = []
+    overlay = _agent_positions(agents, color) if agents.is_file() else None
     if fields.is_file():
-        written += _plot_fields(plt, outdir, fields, species, every_output)
+        written += _plot_fields(plt, outdir, fields, species, every_output, overlay)
     elif species:
         raise InputError(f"--species selects fields, but {str(outdir)!r} has no {FIELDS_FILE}")
     if agents.is_file():
@@ -59,6 +60,24 @@ def plot_run(outdir, species=None, every_output: bool = False, color: str | None
     elif color:
         raise InputError(f"--color selects an agent species, but {str(outdir)!r} has no {AGENTS_FILE}")
     return written
+
+
+def _agent_positions(path: Path, color: str | None):
+    """A function ``time → (positions, values of the colouring species, its name)``
+    for the agent outputs in ``path`` (None where there is no output at that time)."""
+    with _open(path) as f:
+        species = [s.decode() for s in f.attrs["species"]]
+        name = color if color in species else species[-1]
+        by_time = {}
+        for step in f["steps"]:
+            g = f["steps"][step]
+            by_time[round(float(g.attrs["time"]), 9)] = (g["position"][...], g["species"][name][...])
+
+    def lookup(time: float):
+        hit = by_time.get(round(float(time), 9))
+        return None if hit is None else (hit[0], hit[1], name)
+
+    return lookup
 
 
 def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]:
@@ -98,10 +117,19 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
         ax.set_aspect("equal")
     ax.set_title(f"{len(value)} agents at t = {t_last:g} min" + (" (x–y projection)" if pos.shape[1] == 3 else ""))
     written.append(_save(fig, target / "agents.png", plt))
-    fig, axes = plt.subplots(3, 1, figsize=(6, 8), sharex=True)
+    means, fanos = np.array(means), np.array(fanos)
+    summary = outdir / "summary.csv"
+    integrals = {}
+    if summary.is_file():  # every step, not only the outputs
+        rows = np.genfromtxt(summary, delimiter=",", names=True)
+        if rows.size > 1:
+            times, counts = rows["time"], rows["agents"]
+            means = np.column_stack([rows[f"{s}_mean"] for s in species])
+            fanos = np.column_stack([rows[f"{s}_fano"] for s in species])
+            integrals = {n[: -len("_integral")]: rows[n] for n in rows.dtype.names if n.endswith("_integral")}
+    fig, axes = plt.subplots(4 if integrals else 3, 1, figsize=(6, 10 if integrals else 8), sharex=True)
     axes[0].plot(times, counts, "k-")
     axes[0].set_ylabel("agents")
-    means, fanos = np.array(means), np.array(fanos)
     for s, name in enumerate(species):
         axes[1].plot(times, means[:, s], label=name)
         axes[2].plot(times, fanos[:, s], label=name)
@@ -109,12 +137,17 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
     axes[1].set_yscale("log")
     axes[1].legend(fontsize="small")
     axes[2].set_ylabel("Fano factor")
-    axes[2].set_xlabel("t (min)")
+    for name, values in integrals.items():
+        axes[3].plot(times, values, label=name)
+    if integrals:
+        axes[3].set_ylabel("field integral (molecules)")
+        axes[3].legend(fontsize="small")
+    axes[-1].set_xlabel("t (min)")
     written.append(_save(fig, target / "agents_timeseries.png", plt))
     return written
 
 
-def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool) -> list[Path]:
+def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool, overlay=None) -> list[Path]:
     with _open(path) as f:
         size = f["grid"].attrs["size"]
         unit = f.attrs.get("concentration_unit", "molecules/µm³")
@@ -153,6 +186,11 @@ def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool) -> 
                 fig, ax = plt.subplots(figsize=(6, 5))
                 im = ax.imshow(data, origin="lower", extent=(0, size[0], 0, size[1]), cmap="viridis")
                 fig.colorbar(im, ax=ax, label=f"{name} ({unit})")
+                cells = overlay(g.attrs["time"]) if overlay is not None else None
+                if cells is not None and len(cells[0]):
+                    pos, value, species_name = cells
+                    sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=4, cmap="autumn", edgecolors="none")
+                    fig.colorbar(sc, ax=ax, label=f"cells: {species_name} (molecules)", pad=0.01)
                 ax.set_xlabel("x (µm)")
                 ax.set_ylabel("y (µm)")
                 where = ", mid-plane z" if dim == 3 else ""
