@@ -4,8 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 NP     ?= 2
 MPIRUN ?= mpirun
-EXAMPLE ?= examples/morphogen.toml
-OUT    ?= output/morphogen
+EXAMPLE ?= examples/cytokine.toml
+OUT    ?= output/cytokine
 
 # OpenMPI refuses to run as root without these, and on small machines refuses more
 # ranks than cores; both are harmless elsewhere.
