@@ -120,3 +120,103 @@ def test_cells_with_uptake_give_the_continuum_decay_length_profile(tmp_path):
         errors[n] = np.sqrt(np.mean(relative[near] ** 2))
     # 16 times the cells per voxel: the deviation shrinks (ideally 4×)
     assert errors[32000] < 0.6 * errors[2000], errors
+
+
+EXAMPLES = CASES.parent.parent / "examples"
+
+
+@pytest.mark.mpi
+def test_calcium_strip_profile_and_the_cells_reading_it(tmp_path):
+    """Scenario 4: c = cosh((L−x)/ℓ)/cosh(L/ℓ) with ℓ = √(D/k) = 100 µm; each cell's marker A
+    is Poisson with mean (k_a/γ)·c²/(K² + c²) at its own position (pooled over all cells)."""
+    import h5py
+    from mpi import hybridsim
+
+    result = hybridsim(4, "run", str(EXAMPLES / "calcium_strip.toml"), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(tmp_path / "out" / "fields.h5", "r") as f:
+        c = f["steps"][sorted(f["steps"])[-1]]["calcium"][...].mean(axis=0)
+    x = (np.arange(125) + 0.5) * 4.0
+    assert np.abs(c - np.cosh((500 - x) / 100) / np.cosh(5)).max() < 1e-3  # grid error O(h²/ℓ²)
+    with h5py.File(tmp_path / "out" / "agents.h5", "r") as f:
+        g = f["steps"][sorted(f["steps"])[-1]]
+        px, marker = g["position"][...][:, 0], g["species"]["A"][...].astype(float)
+    ca = np.cosh((500 - px) / 100) / np.cosh(5)
+    mean = 100.0 * ca**2 / (0.09 + ca**2)
+    # Σ(A − mean) over n independent Poisson cells has standard deviation √Σmean
+    assert abs((marker - mean).sum()) < 5 * np.sqrt(mean.sum())
+
+
+@pytest.mark.parametrize("name", ["morphogen", "cytokine", "growth_inhibition", "calcium_strip", "cells",
+                                  "gradient_fields"])
+def test_every_example_is_valid(name):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "hybridsim.cli", "check", str(EXAMPLES / f"{name}.toml")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
+
+
+def _final(out):
+    import h5py
+
+    with h5py.File(out / "agents.h5", "r") as a, h5py.File(out / "fields.h5", "r") as f:
+        g = a["steps"][sorted(a["steps"])[-1]]
+        order = np.argsort(g["id"][...])
+        agents = {k: g[k][...][order] for k in ("id", "position")}
+        agents["P"] = g["species"]["P"][...][order]
+        field = f["steps"][sorted(f["steps"])[-1]]["cytokine"][...]
+    return agents, field
+
+
+def _ks_distance(a, b):
+    """Two-sample Kolmogorov–Smirnov statistic."""
+    grid = np.sort(np.concatenate([a, b]))
+    fa = np.searchsorted(np.sort(a), grid, side="right") / a.size
+    fb = np.searchsorted(np.sort(b), grid, side="right") / b.size
+    return np.abs(fa - fb).max()
+
+
+def _nearest_neighbour(pos):
+    d2 = ((pos[:, None, :] - pos[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(d2, np.inf)
+    return np.sqrt(d2.min(axis=1))
+
+
+@pytest.mark.mpi
+def test_coupled_runs_on_1_2_4_ranks(tmp_path):
+    """Without field-dependent decisions (cells secrete but ignore the field) the cells are
+    bitwise identical and the fields equal to the solver tolerance on 1, 2 and 4 ranks. With
+    chemotaxis, rank counts change round-off in the field and so in the paths; the
+    nearest-neighbour distances then pass a two-sample Kolmogorov–Smirnov test at α = 0.001
+    (critical distance 1.95·√((n+m)/(nm)))."""
+    from mpi import hybridsim
+
+    text = (EXAMPLES / "cytokine.toml").read_text().replace("count = 1500", "count = 600")
+    blind = tmp_path / "blind.toml"
+    blind.write_text(text.split("[agents.chemotaxis]")[0])
+    sensing = tmp_path / "sensing.toml"
+    sensing.write_text(text)
+    runs = {}
+    for case in (blind, sensing):
+        for n in (1, 2, 4):
+            out = tmp_path / f"{case.stem}{n}"
+            result = hybridsim(n, "run", str(case), "-o", str(out), "--quiet", "--t-end", "60")
+            assert result.returncode == 0, result.stderr
+            runs[case.stem, n] = _final(out)
+    ref_agents, ref_field = runs["blind", 1]
+    for n in (2, 4):
+        agents, field = runs["blind", n]
+        for key in ref_agents:
+            assert np.array_equal(agents[key], ref_agents[key]), (n, key)
+        assert np.abs(field - ref_field).max() <= 1e-7 * np.abs(ref_field).max(), n
+    ref_agents, _ = runs["sensing", 1]
+    nn_ref = _nearest_neighbour(ref_agents["position"])
+    for n in (2, 4):
+        agents, _ = runs["sensing", n]
+        assert np.array_equal(agents["id"], ref_agents["id"]) and np.array_equal(agents["P"], ref_agents["P"])
+        nn = _nearest_neighbour(agents["position"])
+        critical = 1.95 * np.sqrt((nn.size + nn_ref.size) / (nn.size * nn_ref.size))
+        assert _ks_distance(nn, nn_ref) < critical, n
