@@ -26,6 +26,7 @@ from .toml_reader import MISSING, Table, check_number, describe, fmt, suggest
 
 AXES = ("x", "y", "z")
 SCHEMES = ("backward_euler", "crank_nicolson")
+SPLITTINGS = ("lie", "strang")
 SOLVER_METHODS = ("auto", "jacobi", "multigrid", "hypre")
 CONCENTRATION_UNITS = ("molecules/µm³", "nM")
 SEED_LIMIT = 1 << 56  # the Philox key holds a 56-bit seed and an 8-bit stream number
@@ -186,9 +187,21 @@ class Domain:
 
 @dataclass(frozen=True)
 class Time:
+    """Time stepping. ``dt`` is the coupling step (agents advance by it); fields
+    advance by ``dt/field_substeps`` per solve (``dt/(2·field_substeps)`` with
+    Strang splitting, which puts the agents between two half steps of the fields)."""
+
     dt: float  # min
     t_end: float  # min
     scheme: str = "backward_euler"
+    splitting: str = "lie"
+    field_substeps: int = 1
+
+    @property
+    def field_dt(self) -> float:
+        """Length of one field solve, min."""
+        halves = 2 if self.splitting == "strang" else 1
+        return self.dt / (halves * self.field_substeps)
 
     @property
     def n_steps(self) -> int:
@@ -434,8 +447,10 @@ def parse_config(text: str, source: str = "<config>", base_dir: str | Path | Non
     dt = tt.number("dt", unit="min", positive=True)
     t_end = tt.number("t_end", unit="min", positive=True)
     scheme = tt.string("scheme", "backward_euler", choices=SCHEMES)
+    splitting = tt.string("splitting", "lie", choices=SPLITTINGS)
+    substeps = tt.integer("field_substeps", 1, minimum=1)
     tt.finish()
-    time = Time(dt, t_end, scheme)
+    time = Time(dt, t_end, scheme, splitting, substeps)
 
     st = top.table("species")
     species = []

@@ -83,7 +83,7 @@ class Simulation:
         for species in config.species:
             self.solvers[species.name] = agree(
                 self.grid.comm, ReactionDiffusion, self.grid, species,
-                dt=config.time.dt, scheme=config.time.scheme, solver=config.solver,
+                dt=config.time.field_dt, scheme=config.time.scheme, solver=config.solver,
                 hierarchy=self.hierarchy, agent_uptake=species.name in taken_up,
             )
         self.t = 0.0
@@ -184,7 +184,6 @@ class Simulation:
             c.reactions = pop.react(dt, step, sampled, exports)
         with self._stage("deposition"):
             for k, name in enumerate(net.secreted_fields):
-                self._deposits[name].set(0.0)
                 self.transfer.deposit(self._deposits[name], stencil, exports[:, k])
             if chemotaxis is not None:
                 drift = pop.chemotactic_drift(gradient)
@@ -208,34 +207,52 @@ class Simulation:
     # ------------------------------------------------------------------ stepping
 
     def step(self, dt: float | None = None) -> None:
-        """Advance agents and fields by ``dt`` (min; default ``time.dt``)."""
+        """Advance agents and fields by ``dt`` (min; default ``time.dt``): Lie
+        splitting (agents, then fields) or, with ``time.splitting = "strang"``,
+        fields by ``dt/2``, agents by ``dt``, fields by ``dt/2``."""
         dt = self.config.time.dt if dt is None else dt
-        if self.population is not None:
-            self._step_agents(dt)
-        stencil = None
-        if self.population is not None and self.config.agents.uptake:
-            from .coupling.transfer import AgentStencil
-
-            with self._stage("deposition"):
-                stencil = AgentStencil(self.grid, self.population.store.position)
-                rates = [self.population.uptake_rates(u) for u in self.config.agents.uptake]
-                for vec in self._uptake_rates.values():
-                    vec.set(0.0)
-                for u, rate in zip(self.config.agents.uptake, rates):
-                    # Σ_cells w·u/V: the cells' clearance as a first-order rate per grid cell (1/min)
-                    self.transfer.deposit(self._uptake_rates[u.field], stencil, rate)
-        with self._stage("field solve"):
-            for name, solver in self.solvers.items():
-                if name in self._deposits:
-                    self.fields[name].axpy(1.0, self._deposits[name])
-                solver.step(self.fields[name], self.t, dt, agent_rate=self._uptake_rates.get(name))
-        if stencil is not None:
-            with self._stage("sampling"):
-                for u, rate in zip(self.config.agents.uptake, rates):
-                    taken = dt * rate * self.transfer.sample(self.fields[u.field], stencil)
-                    self.population.receive(u, taken)
+        if self.config.time.splitting == "strang":
+            self._advance_fields(self.t, dt / 2)
+            if self.population is not None:
+                self._step_agents(dt)
+            self._advance_fields(self.t + dt / 2, dt / 2)
+        else:
+            if self.population is not None:
+                self._step_agents(dt)
+            self._advance_fields(self.t, dt)
         self.t += dt
         self.step_index += 1
+
+    def _advance_fields(self, t: float, dt: float) -> None:
+        """Advance every field from ``t`` by ``dt`` in ``time.field_substeps`` solves:
+        molecules the cells secreted since the last call enter first; the cells'
+        uptake is implicit in each solve and handed to them after it."""
+        from .coupling.transfer import AgentStencil
+
+        substeps = self.config.time.field_substeps
+        h = dt / substeps
+        uptakes = self.config.agents.uptake if self.population is not None else ()
+        stencil = None
+        if uptakes:
+            with self._stage("deposition"):
+                stencil = AgentStencil(self.grid, self.population.store.position)
+                rates = [self.population.uptake_rates(u) for u in uptakes]
+                for vec in self._uptake_rates.values():
+                    vec.set(0.0)
+                for u, rate in zip(uptakes, rates):
+                    # Σ_cells w·u/V: the cells' clearance as a first-order rate per grid cell (1/min)
+                    self.transfer.deposit(self._uptake_rates[u.field], stencil, rate)
+        for name, vec in self._deposits.items():
+            self.fields[name].axpy(1.0, vec)
+            vec.set(0.0)
+        for k in range(substeps):
+            with self._stage("field solve"):
+                for name, solver in self.solvers.items():
+                    solver.step(self.fields[name], t + k * h, h, agent_rate=self._uptake_rates.get(name))
+            if stencil is not None:
+                with self._stage("sampling"):
+                    for u, rate in zip(uptakes, rates):
+                        self.population.receive(u, h * rate * self.transfer.sample(self.fields[u.field], stencil))
 
     def total(self, name: str) -> float:
         """∫ c dV of species ``name`` (concentration·µm^dim)."""

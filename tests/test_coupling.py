@@ -220,3 +220,20 @@ def test_coupled_runs_on_1_2_4_ranks(tmp_path):
         nn = _nearest_neighbour(agents["position"])
         critical = 1.95 * np.sqrt((nn.size + nn_ref.size) / (nn.size * nn_ref.size))
         assert _ks_distance(nn, nn_ref) < critical, n
+
+
+@pytest.mark.mpi
+def test_strang_splitting_with_field_substeps_conserves_molecules(tmp_path):
+    from mpi import hybridsim
+
+    text = (CASES / "closed_exchange.toml").read_text().replace(
+        "t_end = 50.0", 't_end = 20.0\nsplitting = "strang"\nfield_substeps = 3')
+    cfg = tmp_path / "strang.toml"
+    cfg.write_text(text)
+    result = hybridsim(2, "run", str(cfg), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    field, held, minimum = _totals(tmp_path / "out", 100.0)
+    total = field + held
+    assert len(total) == 41
+    assert np.abs(total - total[0]).max() <= 1e-10 * total[0]
+    assert held[-1] - held[0] > 0.05 * total[0] and minimum >= 0.0
