@@ -280,7 +280,8 @@ class Simulation:
                 summary.write(self.summary())
             last = k == n_steps - 1
             if output is not None and (self.t >= next_output * interval * (1 - 1e-12) or last):
-                output.write(self)
+                with self._stage("output"):
+                    output.write(self)
                 next_output = math.floor(self.t / interval * (1 + 1e-12)) + 1
             if progress is not None:
                 extra = f"  agents {self.agent_total}" if self.population is not None else ""
