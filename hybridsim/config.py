@@ -28,7 +28,6 @@ AXES = ("x", "y", "z")
 SCHEMES = ("backward_euler", "crank_nicolson")
 SPLITTINGS = ("lie", "strang")
 SOLVER_METHODS = ("auto", "jacobi", "multigrid", "hypre")
-CONCENTRATION_UNITS = ("molecules/µm³", "nM")
 SEED_LIMIT = 1 << 56  # the Philox key holds a 56-bit seed and an 8-bit stream number
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -435,13 +434,13 @@ def parse_config(text: str, source: str = "<config>", base_dir: str | Path | Non
     seed = top.integer("seed", 0, minimum=0)
     if seed >= SEED_LIMIT:
         raise InputError(f"seed must be < 2**56 (got {seed})")
-    unit = "molecules/µm³"
     units = top.table("units")
-    if units is not None:
-        unit = units.string("concentration", unit, choices=CONCENTRATION_UNITS)
-        units.finish()
-
     domain = _parse_domain(top.table("domain", required=True))
+    # amounts per unit length, area or volume: a 2D model's concentrations are per µm²
+    unit = ("molecules/µm", "molecules/µm²", "molecules/µm³")[domain.dim - 1]
+    if units is not None:
+        unit = units.string("concentration", unit, choices=(unit, "nM"))
+        units.finish()
 
     tt = top.table("time", required=True)
     dt = tt.number("dt", unit="min", positive=True)

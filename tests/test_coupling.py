@@ -237,3 +237,24 @@ def test_strang_splitting_with_field_substeps_conserves_molecules(tmp_path):
     assert len(total) == 41
     assert np.abs(total - total[0]).max() <= 1e-10 * total[0]
     assert held[-1] - held[0] > 0.05 * total[0] and minimum >= 0.0
+
+
+@pytest.mark.mpi
+def test_plot_overlays_cells_on_the_field_and_draws_the_field_integral(tmp_path):
+    import subprocess
+    import sys
+
+    from mpi import hybridsim
+
+    out = tmp_path / "out"
+    result = hybridsim(2, "run", str(CASES / "closed_exchange.toml"), "-o", str(out), "--quiet", "--steps", "4")
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run([sys.executable, "-m", "hybridsim.cli", "plot", str(out), "--color", "S"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    written = result.stdout.split()
+    assert any(p.endswith("ligand_000004.png") for p in written) and any("timeseries" in p for p in written)
+    import h5py
+
+    with h5py.File(out / "fields.h5", "r") as f:
+        assert f.attrs["concentration_unit"] == "molecules/µm²"  # a 2D model
