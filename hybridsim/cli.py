@@ -4,8 +4,8 @@ Launched as ``mpirun -n 4 hybridsim run CONFIG [options] [PETSc options]``.
 Options that start with a single dash and have a name longer than one letter
 (``-rd_ksp_type cg``, ``-log_view``) go to PETSc; put them after CONFIG.
 
-Exit codes: 0 success, 2 bad input, 3 the run could not continue, 1 internal
-error. Messages are printed once, by rank 0, as ``error: …``.
+Exit codes: 0 success, 2 bad input, 3 the run could not continue, 4 stopped by
+SIGTERM/SIGUSR1 after writing a checkpoint, 1 internal error. Messages are printed once, by rank 0, as ``error: …``.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Distributed hybrid multiscale tissue simulator. Launch with "
         "`mpirun -n N hybridsim run CONFIG` (or `srun hybridsim run CONFIG`).",
         epilog="Units: µm, min, concentration in molecules/µm³ (or nM), D in µm²/min, rates in 1/min. "
-        "Exit codes: 0 ok, 2 bad input, 3 run failed, 1 internal error.",
+        "Exit codes: 0 ok, 2 bad input, 3 run failed, 4 stopped by a signal (checkpoint written), "
+        "1 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"hybridsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -133,8 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--t-end", type=_positive_float, metavar="T", help="end time in min (overrides time.t_end)")
     run.add_argument("--steps", type=_positive_int, metavar="N", help="run exactly N steps of time.dt")
     run.add_argument("--seed", type=_seed, metavar="S", help="random seed (overrides seed)")
+    run.add_argument("--restart", metavar="latest|PATH",
+                     help="continue from the newest valid checkpoint (latest) or from PATH, on any number of ranks")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(func=cmd_run)
+
+    inspect = sub.add_parser(
+        "inspect",
+        help="print what a checkpoint holds and verify it",
+        description="Print a checkpoint's step, time, seed, config hash, field integrals, agent count and "
+        "molecules per species, and verify every checksum (exit code 3 if one fails).",
+    )
+    inspect.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint-<step>.h5 file")
+    inspect.set_defaults(func=cmd_inspect)
 
     check = sub.add_parser(
         "check",
@@ -191,10 +203,33 @@ def _say(comm, text: str, quiet: bool = False) -> None:
         print(text, flush=True)
 
 
+EXIT_STOPPED = 4
+"""Exit code of a run stopped by SIGTERM or SIGUSR1 after writing a checkpoint."""
+
+
+class _StopSignals:
+    """Remembers SIGTERM/SIGUSR1 (as Slurm's ``--signal`` sends them): the run
+    finishes its step, writes a checkpoint and exits with :data:`EXIT_STOPPED`."""
+
+    def __init__(self):
+        import signal
+
+        self.received = None
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        self.received = signum
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+
 def cmd_run(args, petsc_args: list[str]) -> int:
     from .parallel.petsc import init
 
     init(petsc_args)
+    from .io.checkpoint import checkpoint_directory, restore, restore_latest
     from .io.output import XDMF_FILE, RunOutput
     from .io.summary import SUMMARY_FILE, SummaryWriter
     from .parallel.collective import agree, load_config
@@ -202,10 +237,26 @@ def cmd_run(args, petsc_args: list[str]) -> int:
     from .simulation import Simulation, with_overrides
 
     comm = _comm()
+    stop = _StopSignals()
     config = load_config(args.config, comm)
     config = with_overrides(config, t_end=args.t_end, steps=args.steps, seed=args.seed,
                             output_dir=args.output)
-    sim = Simulation(config, comm)
+    sim = Simulation(config, comm, place_agents=args.restart is None)
+
+    def warn(text):
+        if comm.rank == 0:
+            print(f"warning: {text}", file=sys.stderr, flush=True)
+
+    restart_step = None
+    if args.restart is not None:
+        if args.restart == "latest":
+            path = restore_latest(sim, checkpoint_directory(config), warn)
+        else:
+            path = args.restart
+            restore(sim, path)
+        restart_step = sim.step_index
+        _say(comm, f"restarted from {path}: step {sim.step_index}, t = {sim.t:g} min"
+                   + (f", {sim.agent_total} agents" if sim.population is not None else ""), args.quiet)
     names = list(config.output.fields) or [s.name for s in config.species]
     _say(comm, f"hybridsim {__version__}: {args.config} on {comm.size} rank(s), "
                f"{'×'.join(map(str, config.domain.cells))} cells, {len(config.species)} species, "
@@ -215,12 +266,13 @@ def cmd_run(args, petsc_args: list[str]) -> int:
              args.quiet)
     if sim.population is not None:
         _say(comm, f"  agents: {sim.agent_total}, network of {config.network.n_species} species and "
-                   f"{len(config.network.reactions)} reactions (exact SSA), "
+                   f"{len(config.network.reactions)} reactions ({config.agents.method}), "
                    f"motility {config.agents.motility.kind}", args.quiet)
-    output = agree(sim.comm, RunOutput, sim, config.output.directory, names)
-    summary = SummaryWriter(comm, output.directory)
+    output = agree(sim.comm, RunOutput, sim, config.output.directory, names, restart_step=restart_step, warn=warn)
+    summary = SummaryWriter(comm, output.directory, restart_step=restart_step)
     try:
-        sim.run(output, Progress(config.time.t_end, enabled=not args.quiet and comm.rank == 0), summary)
+        outcome = sim.run(output, Progress(config.time.t_end, enabled=not args.quiet and comm.rank == 0), summary,
+                          checkpoints=True, stop_requested=stop, restarted=restart_step is not None)
     except HybridsimError:
         output.close()  # raised on every rank alike, so closing (collective) is safe
         summary.close()
@@ -228,6 +280,11 @@ def cmd_run(args, petsc_args: list[str]) -> int:
     output.close()
     summary.close()
     out = output.directory
+    if outcome == "stopped":
+        _say(comm, f"stopped by a signal at t = {sim.t:g} min (step {sim.step_index}); checkpoint "
+                   f"{sim.last_checkpoint}\ncontinue with: hybridsim run {args.config} --restart latest", args.quiet)
+        sim.destroy()
+        return EXIT_STOPPED
     lines = [f"done: t = {sim.t:g} min after {sim.step_index} steps"]
     if output.fields is not None:
         lines += [f"output: {out / 'fields.h5'} (HDF5, natural grid order)",
@@ -236,9 +293,21 @@ def cmd_run(args, petsc_args: list[str]) -> int:
         lines += [f"agents: {sim.agent_total} at the end, in {out / 'agents.h5'} (HDF5, keyed by id)"]
         if config.domain.dim > 1:
             lines += [f"open in ParaView: paraview {out / 'agents.xdmf'}"]
-    lines += [f"per-step summary: {out / SUMMARY_FILE}", f"or draw PNGs: hybridsim plot {out}"]
+    lines += [f"per-step summary: {out / SUMMARY_FILE}", f"checkpoint: {sim.last_checkpoint}",
+              f"or draw PNGs: hybridsim plot {out}"]
     _say(comm, "\n".join(lines), args.quiet)
     sim.destroy()
+    return 0
+
+
+def cmd_inspect(args, petsc_args: list[str]) -> int:
+    from .io.checkpoint import describe
+
+    comm = _comm()
+    if comm.rank == 0:
+        lines = describe(args.checkpoint)
+        print("\n".join(lines))
+        return 0 if lines[-1].endswith("all valid") else 3
     return 0
 
 

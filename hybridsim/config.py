@@ -217,6 +217,17 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """Checkpoints: every ``interval`` min of simulated time (0: only at the end of
+    the run and when stopped by a signal), the newest ``keep`` kept, in
+    ``directory`` (empty: ``<output directory>/checkpoints``)."""
+
+    interval: float = 0.0
+    keep: int = 3
+    directory: str = ""
+
+
+@dataclass(frozen=True)
 class Solver:
     method: str = "auto"
     rtol: float = 1e-8
@@ -231,6 +242,7 @@ class Config:
     species: tuple[Species, ...]
     output: Output = field(default_factory=Output)
     solver: Solver = field(default_factory=Solver)
+    checkpoint: Checkpoint = field(default_factory=Checkpoint)
     seed: int = 0
     title: str = ""
     concentration_unit: str = "molecules/µm³"
@@ -490,6 +502,16 @@ def parse_config(text: str, source: str = "<config>", base_dir: str | Path | Non
         )
         ot.finish()
 
+    checkpoint = Checkpoint()
+    ct = top.table("checkpoint")
+    if ct is not None:
+        checkpoint = Checkpoint(
+            interval=ct.number("interval", 0.0, unit="min", minimum=0.0),
+            keep=ct.integer("keep", 3, minimum=1),
+            directory=ct.string("directory", ""),
+        )
+        ct.finish()
+
     solver = Solver()
     sv = top.table("solver")
     if sv is not None:
@@ -507,6 +529,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: str | Path | Non
         species=tuple(species),
         output=output,
         solver=solver,
+        checkpoint=checkpoint,
         seed=seed,
         title=title,
         concentration_unit=unit,

@@ -68,7 +68,7 @@ class Simulation:
         The smallest global agent id not yet used (the same on every rank).
     """
 
-    def __init__(self, config: Config, comm=None):
+    def __init__(self, config: Config, comm=None, *, place_agents: bool = True):
         self.config = config
         self.grid = agree(comm if comm is not None else _world(), Grid, config.domain, comm)
         self.hierarchy = MultigridHierarchy(self.grid) if config.species else None
@@ -95,10 +95,11 @@ class Simulation:
         self.next_id = 0
         self.counters = AgentCounters()
         self.agent_total = 0  # agents on all ranks after the last step
+        self.last_checkpoint = None  # path of the newest checkpoint this run wrote
         self.timings: dict[str, float] = defaultdict(float)  # stage → wall seconds on this rank
         self._log_stages: dict = {}
         if config.agents is not None:
-            self._create_agents()
+            self._create_agents(place_agents)
 
     @property
     def comm(self):
@@ -123,7 +124,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ agents
 
-    def _create_agents(self) -> None:
+    def _create_agents(self, place: bool = True) -> None:
         from .agents.population import CellPopulation
         from .coupling.transfer import FieldTransfer
         from .parallel.agents import migrate
@@ -134,6 +135,8 @@ class Simulation:
         self._deposits = {name: self.grid.global_vec() for name in cfg.network.secreted_fields}
         self._uptake_rates = {u.field: self.grid.global_vec() for u in cfg.agents.uptake}
         self.population = agree(self.comm, CellPopulation, cfg.agents, cfg.network, cfg.domain.size, cfg.seed)
+        if not place:  # a checkpoint will provide them
+            return
         # read and generate locally (errors agreed on), then move agents to their owners
         batches, self.next_id = agree(self.comm, self._initial_agents)
         for ids, position, counts in batches:
@@ -258,20 +261,34 @@ class Simulation:
         """∫ c dV of species ``name`` (concentration·µm^dim)."""
         return self.grid.integrate(self.fields[name])
 
-    def run(self, output=None, progress: Progress | None = None, summary=None) -> None:
-        """Step to ``time.t_end``, writing ``output`` (an object with
-        ``write(sim)``) every ``output.interval`` min, at the start and at the end,
-        and a row to ``summary`` (``write(row)``) after every step."""
+    def run(self, output=None, progress: Progress | None = None, summary=None, *, checkpoints: bool = False,
+            stop_requested=None, restarted: bool = False) -> str:
+        """Step to ``time.t_end`` from the current step (0, or a checkpoint's).
+
+        Writes ``output`` (``write(sim)``) every ``output.interval`` min, at the start
+        (unless ``restarted``) and at the end; a row to ``summary`` (``write(row)``)
+        after every step; with ``checkpoints``, a checkpoint every
+        ``checkpoint.interval`` min and at the end. ``stop_requested()`` is asked
+        after every step (on every rank; the answers are combined): if any rank says
+        yes, the step is finished, a checkpoint written, and ``"stopped"`` returned.
+        Returns ``"finished"`` otherwise."""
+        from mpi4py import MPI
+
+        from .io.checkpoint import write_checkpoint
+
         cfg = self.config
         t_end = cfg.time.t_end
         n_steps = cfg.time.n_steps
         interval = cfg.output.interval or t_end / 10.0
-        next_output = 1
-        if output is not None:
-            output.write(self)
+        every = cfg.checkpoint.interval
+        next_output = math.floor(self.t / interval * (1 + 1e-12)) + 1
+        next_checkpoint = math.floor(self.t / every * (1 + 1e-12)) + 1 if every > 0 else math.inf
+        if output is not None and not restarted:
+            with self._stage("output"):
+                output.write(self)
         if summary is not None:
             summary.write(self.summary())
-        for k in range(n_steps):
+        for k in range(self.step_index, n_steps):
             dt = cfg.time.dt if k < n_steps - 1 else t_end - self.t
             if dt <= 1e-12 * t_end:
                 break
@@ -283,9 +300,19 @@ class Simulation:
                 with self._stage("output"):
                     output.write(self)
                 next_output = math.floor(self.t / interval * (1 + 1e-12)) + 1
+            stop = bool(stop_requested()) if stop_requested is not None else False
+            stop = self.comm.allreduce(stop, op=MPI.LOR)
+            if checkpoints and (stop or last or self.t >= next_checkpoint * every * (1 - 1e-12)):
+                with self._stage("checkpoint"):
+                    self.last_checkpoint = write_checkpoint(self)
+                if every > 0:
+                    next_checkpoint = math.floor(self.t / every * (1 + 1e-12)) + 1
             if progress is not None:
                 extra = f"  agents {self.agent_total}" if self.population is not None else ""
-                progress.update(self.step_index, self.t, final=last, extra=extra)
+                progress.update(self.step_index, self.t, final=last or stop, extra=extra)
+            if stop and not last:
+                return "stopped"
+        return "finished"
 
     def summary(self) -> dict:
         """One row of ``summary.csv`` for the current state (collective; see

@@ -139,6 +139,14 @@ class AgentStore:
             self._data["reservoir"][sl] = 0.0
         self.n += k
 
+    def append_columns(self, columns: dict) -> None:
+        """Append agents given as one array per column (every column of the store)."""
+        k = len(columns["ids"])
+        self.reserve(self.n + k)
+        for name, data in self._data.items():
+            data[self.n:self.n + k] = np.asarray(columns[name], dtype=data.dtype).reshape(data[self.n:self.n + k].shape)
+        self.n += k
+
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the agents where ``mask`` is true (order preserved)."""
         m = int(np.count_nonzero(mask))

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import __version__
 from ..agents.store import AgentStore
-from .hdf5 import open_file
+from .hdf5 import continue_file, open_file
 
 AGENTS_FILE = "agents.h5"
 AGENTS_XDMF = "agents.xdmf"
@@ -35,13 +35,21 @@ AGENTS_XDMF = "agents.xdmf"
 class AgentWriter:
     """Writes the agents of every rank at chosen times; every method is collective."""
 
-    def __init__(self, comm, directory: str | Path, species: tuple[str, ...], dim: int):
+    def __init__(self, comm, directory: str | Path, species: tuple[str, ...], dim: int, *,
+                 restart_step: int | None = None, warn=print):
         self.comm = comm
         self.directory = Path(directory)
         self.species = tuple(species)
         self.dim = dim
         self._records: list[tuple[str, float, int]] = []
         self.path = self.directory / AGENTS_FILE
+        if restart_step is not None:
+            self.file, kept = continue_file(self.path, comm, restart_step, warn)
+            if self.file is not None:
+                steps = self.file["steps"]
+                self._records = [(f"/steps/{n}", float(steps[n].attrs["time"]), int(steps[n].attrs["count"]))
+                                 for n in kept]
+                return
         self.file = open_file(self.path, "w", comm)
         self.file.attrs["hybridsim_version"] = __version__
         self.file.attrs["species"] = np.array(self.species, dtype="S")

@@ -35,3 +35,39 @@ def open_file(path, mode: str, comm):
         return h5py.File(path, mode)
     except OSError as exc:
         raise RunError(f"cannot open {str(path)!r} for {'reading' if mode == 'r' else 'writing'}: {exc}") from None
+
+
+def continue_file(path, comm, after_step: int, warn):
+    """Open an output file of an earlier run to continue it after a restart
+    (collective): groups of ``/steps`` with a ``step`` attribute above
+    ``after_step`` — written after the checkpoint — are removed. Returns
+    ``(file, kept)`` with ``kept`` the remaining group names in order, or
+    ``(None, [])`` if there is no usable file (an unreadable one, e.g. cut short
+    by a crash, is renamed aside and reported through ``warn``)."""
+    from pathlib import Path
+
+    path = Path(path)
+    status = None
+    if comm.rank == 0:
+        if path.is_file():
+            h5py = h5py_module()
+            try:
+                with h5py.File(path, "r") as f:
+                    status = sorted((name, int(g.attrs["step"])) for name, g in f["steps"].items())
+            except (OSError, KeyError) as exc:
+                aside = path.with_name(path.name + ".unreadable")
+                os.replace(path, aside)
+                status = f"{path} could not be reopened ({exc}); moved to {aside}, starting it anew"
+    status = comm.bcast(status, root=0)
+    if status is None or isinstance(status, str):
+        if isinstance(status, str):
+            warn(status)
+        return None, []
+    f = open_file(path, "a", comm)
+    kept = []
+    for name, step in status:
+        if step > after_step:
+            del f["steps"][name]
+        else:
+            kept.append(name)
+    return f, kept

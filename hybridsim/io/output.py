@@ -25,7 +25,7 @@ from .. import __version__
 from ..config import Config
 from ..errors import RunError
 from ..parallel.grid import Grid
-from .hdf5 import open_file
+from .hdf5 import continue_file, open_file
 
 FIELDS_FILE = "fields.h5"
 XDMF_FILE = "fields.xdmf"
@@ -49,15 +49,22 @@ class RunOutput:
     """The output of a run: fields (``fields.h5``) and agents (``agents.h5``),
     each with its XDMF file, in one directory; every method is collective."""
 
-    def __init__(self, sim, directory: str | Path, field_names: list[str]):
+    def __init__(self, sim, directory: str | Path, field_names: list[str], *, restart_step: int | None = None,
+                 warn=print):
+        """With ``restart_step``, existing files are continued: outputs written after
+        that step (by a run that crashed later) are dropped."""
         from .agent_output import AgentWriter
 
         self.directory = Path(directory)
         prepare_directory(sim.comm, self.directory)
-        self.fields = FieldWriter(sim.grid, directory, sim.config, field_names) if field_names else None
+        self.fields = None
+        if field_names:
+            self.fields = FieldWriter(sim.grid, directory, sim.config, field_names, restart_step=restart_step,
+                                      warn=warn)
         self.agents = None
         if sim.population is not None:
-            self.agents = AgentWriter(sim.comm, directory, sim.config.network.species, sim.grid.dim)
+            self.agents = AgentWriter(sim.comm, directory, sim.config.network.species, sim.grid.dim,
+                                      restart_step=restart_step, warn=warn)
 
     def write(self, sim) -> None:
         """Write the current state of ``sim`` (a :class:`~hybridsim.simulation.Simulation`)."""
@@ -75,7 +82,8 @@ class RunOutput:
 class FieldWriter:
     """Writes chosen fields at chosen times; every method is collective."""
 
-    def __init__(self, grid: Grid, directory: str | Path, config: Config, names: list[str]):
+    def __init__(self, grid: Grid, directory: str | Path, config: Config, names: list[str], *,
+                 restart_step: int | None = None, warn=print):
         self.grid = grid
         self.directory = Path(directory)
         self.names = list(names)
@@ -83,6 +91,11 @@ class FieldWriter:
         self._records: list[tuple[str, float]] = []  # (group, time) for the XDMF
         prepare_directory(grid.comm, self.directory)
         self.path = self.directory / FIELDS_FILE
+        if restart_step is not None:
+            self.file, kept = continue_file(self.path, grid.comm, restart_step, warn)
+            if self.file is not None:
+                self._records = [(f"/steps/{name}", float(self.file["steps"][name].attrs["time"])) for name in kept]
+                return
         self.file = open_file(self.path, "w", grid.comm)
         self.file.attrs["hybridsim_version"] = __version__
         self.file.attrs["config"] = config.source_text

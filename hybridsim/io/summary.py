@@ -19,11 +19,21 @@ SUMMARY_FILE = "summary.csv"
 class SummaryWriter:
     """Appends :meth:`Simulation.summary` rows to ``summary.csv`` (rank 0 writes)."""
 
-    def __init__(self, comm, directory: str | Path):
+    def __init__(self, comm, directory: str | Path, *, restart_step: int | None = None):
+        """With ``restart_step``, an existing table is continued: rows after that
+        step are dropped."""
         self.comm = comm
         self.path = Path(directory) / SUMMARY_FILE
         self._file = None
         self._columns: list[str] | None = None
+        if restart_step is not None and comm.rank == 0 and self.path.is_file():
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+            if lines:
+                kept = [lines[0]] + [x for x in lines[1:] if x.split(",", 1)[0].isdigit()
+                                     and int(x.split(",", 1)[0]) < restart_step]
+                self.path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+                self._columns = lines[0].split(",")
+                self._file = open(self.path, "a", encoding="utf-8")
 
     def write(self, row: dict) -> None:
         if self.comm.rank != 0:

@@ -1,0 +1,333 @@
+"""Parallel checkpoints: write on N ranks, continue on any number of ranks.
+
+One HDF5 file per checkpoint, ``checkpoint-<step>.h5``, written collectively
+with the ``mpio`` driver::
+
+    /                    attrs: format_version, hybridsim_version, config_hash, config (TOML
+                         text), step, time (min), seed, next_id, agent_count, structure (JSON:
+                         grid, field names, network species and reactions)
+    /fields/<name>       float64, natural grid order, shape (nz, ny, nx); attr checksum
+    /agents/<column>     ids, position, counts, age[, direction][, reservoir] at offsets from
+                         an exclusive scan of the ranks' counts; attr checksum
+
+Checksums are decomposition-independent (:mod:`.checksum`): cells are keyed by
+their natural index, agents by id. A checkpoint is written to a hidden
+temporary name, flushed (``MPI_File_sync``), fsynced, and only then renamed to
+its final name (and the directory fsynced), so a file with a final name is
+complete; a crash mid-write leaves only a temporary file, which is ignored and
+cleaned up. The newest ``checkpoint.keep`` files are kept.
+
+Reading checks, before anything is changed: the format version, that the grid,
+the fields and the network match the run's config, and every checksum. Agents
+are read in blocks of rows and sent to their owners, so the reading rank count
+is free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError, RunError
+from .checksum import checksum
+from .hdf5 import h5py_module, open_file
+
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^checkpoint-(\d{10})\.h5$")
+
+
+def checkpoint_directory(config) -> Path:
+    return Path(config.checkpoint.directory or Path(config.output.directory) / "checkpoints")
+
+
+def config_hash(config) -> str:
+    return hashlib.sha256(config.source_text.encode()).hexdigest()[:16]
+
+
+def structure(config) -> dict:
+    """What a checkpoint must share with the config that continues it."""
+    d = config.domain
+    out = {"size": list(d.size), "cells": list(d.cells), "periodic": list(d.periodic),
+           "fields": [s.name for s in config.species]}
+    if config.network is not None:
+        out["network"] = {"species": list(config.network.species),
+                          "reactions": [[r.name, [list(t) for t in r.reactants], [list(t) for t in r.products]]
+                                        for r in config.network.reactions]}
+        out["reservoirs"] = len(config.agents.reservoirs)
+        out["persistent"] = config.agents.motility.kind == "persistent"
+    return out
+
+
+def list_checkpoints(directory: Path) -> list[Path]:
+    """Checkpoints with a final name in ``directory``, newest (highest step) first."""
+    if not directory.is_dir():
+        return []
+    found = [p for p in directory.iterdir() if _NAME.match(p.name)]
+    return sorted(found, key=lambda p: int(_NAME.match(p.name).group(1)), reverse=True)
+
+
+def _natural_keys(grid) -> np.ndarray:
+    """Natural (x fastest) flat index of every owned cell, in the order of ``grid.view(...).ravel('F')``."""
+    idx = np.indices(grid.counts).reshape(grid.dim, -1, order="F") + np.array(grid.starts)[:, None]
+    return np.ravel_multi_index(tuple(idx), grid.domain.cells, order="F").astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def write_checkpoint(sim, directory: Path | None = None) -> Path:
+    """Write the state of ``sim`` (collective); returns the final path."""
+    comm = sim.comm
+    directory = Path(directory or checkpoint_directory(sim.config))
+    error = None
+    if comm.rank == 0:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for stale in directory.glob(".checkpoint-*.h5.tmp"):  # left by a crash during a write
+                stale.unlink(missing_ok=True)
+        except OSError as exc:
+            error = f"cannot create checkpoint directory {str(directory)!r}: {exc.strerror}"
+    error = comm.bcast(error, root=0)
+    if error:
+        raise RunError(error)
+    name = f"checkpoint-{sim.step_index:010d}.h5"
+    final = directory / name
+    tmp = directory / f".{name}.tmp"
+    f = open_file(tmp, "w", comm)
+    failure = None
+    try:
+        _write_contents(sim, f)
+        f.flush()
+    except OSError as exc:  # e.g. disk full: every rank still reaches the collective close
+        failure = str(exc)
+    try:
+        f.close()
+    except OSError as exc:
+        failure = failure or str(exc)
+    failures = [x for x in comm.allgather(failure) if x]
+    if comm.rank == 0:
+        if failures:
+            tmp.unlink(missing_ok=True)
+        else:
+            _fsync(tmp)
+            os.replace(tmp, final)
+            _fsync(directory)
+            for old in list_checkpoints(directory)[sim.config.checkpoint.keep:]:
+                old.unlink(missing_ok=True)
+    comm.Barrier()
+    if failures:
+        raise RunError(f"cannot write checkpoint {str(final)!r}: {failures[0]} "
+                       "(the previous checkpoints are untouched)")
+    return final
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_contents(sim, f) -> None:
+    comm, grid, cfg = sim.comm, sim.grid, sim.config
+    f.attrs["format_version"] = FORMAT_VERSION
+    f.attrs["hybridsim_version"] = __version__
+    f.attrs["config_hash"] = config_hash(cfg)
+    f.attrs["config"] = cfg.source_text
+    f.attrs["structure"] = json.dumps(structure(cfg))
+    f.attrs["step"] = sim.step_index
+    f.attrs["time"] = sim.t
+    f.attrs["seed"] = cfg.seed
+    f.attrs["next_id"] = sim.next_id
+    keys = _natural_keys(grid)
+    shape = tuple(reversed(cfg.domain.cells))
+    box = grid.natural_slices()
+    for name, vec in sim.fields.items():
+        data = grid.view(vec, readonly=True)
+        ds = f.create_dataset(f"fields/{name}", shape=shape, dtype="f8")
+        with ds.collective:
+            ds[box] = data.T
+        ds.attrs["checksum"] = checksum(data.ravel(order="F"), keys, comm)
+    store = sim.population.store if sim.population is not None else None
+    n = store.n if store is not None else 0
+    total = comm.allreduce(n)
+    start = comm.exscan(n)
+    start = start if comm.rank > 0 else 0
+    f.attrs["agent_count"] = total
+    if store is None:
+        return
+    for column in store.columns:
+        data = store.column(column)
+        ds = f.create_dataset(f"agents/{column}", shape=(total,) + data.shape[1:], dtype=data.dtype)
+        if n:
+            ds[start:start + n] = data
+        ds.attrs["checksum"] = checksum(data, store.ids, comm)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def read_checkpoint(sim, path: Path) -> dict:
+    """Read and verify the checkpoint at ``path`` for ``sim`` (collective), without
+    changing ``sim``; raises :class:`InputError` with one line if it is unusable."""
+    from ..agents.placement import block
+    from ..parallel.collective import agree
+
+    comm, grid, cfg = sim.comm, sim.grid, sim.config
+    where = f"checkpoint {str(path)!r}"
+
+    def open_and_check():
+        h5py = h5py_module()
+        if not Path(path).is_file():
+            raise InputError(f"{where} does not exist")
+        try:
+            with h5py.File(path, "r") as f:
+                attrs = dict(f.attrs)
+        except OSError as exc:
+            raise InputError(f"{where} cannot be read (truncated or not HDF5): {exc}") from None
+        version = attrs.get("format_version")
+        if version is None:
+            raise InputError(f"{where} is not a hybridsim checkpoint (no format_version)")
+        if int(version) != FORMAT_VERSION:
+            raise InputError(f"{where} has format version {int(version)}; this hybridsim "
+                             f"({__version__}) reads version {FORMAT_VERSION}")
+        theirs, ours = json.loads(attrs["structure"]), structure(cfg)
+        for key in ("size", "cells", "periodic", "fields", "network", "reservoirs", "persistent"):
+            if theirs.get(key) != ours.get(key):
+                raise InputError(f"{where} does not match this config: {key} is {theirs.get(key)} there and "
+                                 f"{ours.get(key)} here (config hash {attrs['config_hash']} vs {config_hash(cfg)})")
+        return attrs
+
+    attrs = agree(comm, open_and_check)
+    f = agree(comm, open_file, path, "r", comm)
+    try:
+        state = {"attrs": attrs, "fields": {}, "agents": {}}
+        keys = _natural_keys(grid)
+        box = grid.natural_slices()
+        for name in sim.fields:
+            def read_field(name=name):
+                ds = f["fields"][name]
+                return np.ascontiguousarray(ds[box].T), int(ds.attrs["checksum"])
+
+            data, expected = agree(comm, read_field)
+            if checksum(data.ravel(order="F"), keys, comm) != expected:
+                raise InputError(f"{where} is corrupt: field {name!r} fails its checksum")
+            state["fields"][name] = data
+        if sim.population is not None:
+            total = int(attrs["agent_count"])
+            start, stop = block(total, comm.rank, comm.size)
+            columns = sim.population.store.columns
+
+            def read_agents():
+                out = {}
+                for column in columns:
+                    ds = f["agents"][column]
+                    out[column] = (np.asarray(ds[start:stop]), int(ds.attrs["checksum"]))
+                return out
+
+            raw = agree(comm, read_agents)
+            for column, (data, expected) in raw.items():
+                if checksum(data, raw["ids"][0], comm) != expected:
+                    raise InputError(f"{where} is corrupt: agent column {column!r} fails its checksum")
+                state["agents"][column] = data
+    finally:
+        f.close()
+    return state
+
+
+def apply_state(sim, state: dict) -> None:
+    """Put a state read by :func:`read_checkpoint` into ``sim`` (collective)."""
+    from ..parallel.agents import migrate
+
+    attrs = state["attrs"]
+    for name, data in state["fields"].items():
+        sim.grid.view(sim.fields[name])[...] = data
+    sim.t = float(attrs["time"])
+    sim.step_index = int(attrs["step"])
+    sim.next_id = int(attrs["next_id"])
+    if sim.population is not None:
+        store = sim.population.store
+        store.keep(np.zeros(store.n, dtype=bool))
+        store.append_columns(state["agents"])
+        migrate(store, sim.grid)
+        sim.agent_total = sim.comm.allreduce(store.n)
+
+
+def restore(sim, path: Path) -> None:
+    """Read ``path`` (verified) and continue ``sim`` from it (collective)."""
+    apply_state(sim, read_checkpoint(sim, Path(path)))
+
+
+def restore_latest(sim, directory: Path, warn) -> Path:
+    """Continue ``sim`` from the newest valid checkpoint in ``directory``; unusable
+    newer ones are reported through ``warn`` and skipped (collective)."""
+    candidates = list_checkpoints(Path(directory)) if sim.comm.rank == 0 else None
+    candidates = sim.comm.bcast(candidates, root=0)
+    for path in candidates:
+        try:
+            state = read_checkpoint(sim, path)
+        except InputError as exc:
+            if "does not match this config" in str(exc):
+                raise
+            warn(f"skipping {exc}")
+            continue
+        apply_state(sim, state)
+        return path
+    raise InputError(f"no usable checkpoint in {str(directory)!r} (run without --restart to start afresh)")
+
+
+def describe(path: Path) -> list[str]:
+    """Lines for ``hybridsim inspect`` (serial; verifies every checksum)."""
+    from mpi4py import MPI
+
+    h5py = h5py_module()
+    where = f"checkpoint {str(path)!r}"
+    if not Path(path).is_file():
+        raise InputError(f"{where} does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(f"{where} cannot be read (truncated or not HDF5): {exc}") from None
+    with f:
+        attrs = dict(f.attrs)
+        if "format_version" not in attrs:
+            raise InputError(f"{where} is not a hybridsim checkpoint (no format_version)")
+        s = json.loads(attrs["structure"])
+        lines = [f"{path}",
+                 f"  format version {int(attrs['format_version'])}, written by hybridsim {attrs['hybridsim_version']}",
+                 f"  step {int(attrs['step'])}, t = {float(attrs['time']):g} min, seed {int(attrs['seed'])}",
+                 f"  config hash {attrs['config_hash']}",
+                 f"  grid {'×'.join(map(str, s['cells']))} cells over {' × '.join(f'{x:g}' for x in s['size'])} µm"]
+        bad = []
+        comm = MPI.COMM_SELF
+        cells = tuple(s["cells"])
+        keys = np.arange(int(np.prod(cells)), dtype=np.int64)
+        for name in s["fields"]:
+            ds = f["fields"][name]
+            data = ds[...]
+            flat = data.T.ravel(order="F")
+            if checksum(flat, keys, comm) != int(ds.attrs["checksum"]):
+                bad.append(f"field {name}")
+            cell_volume = float(np.prod(np.array(s["size"]) / np.array(cells)))
+            lines.append(f"  field {name}: ∫c dV = {flat.sum() * cell_volume:.6g}, min {flat.min():.4g}, "
+                         f"max {flat.max():.4g}")
+        n = int(attrs["agent_count"])
+        lines.append(f"  agents: {n}, next id {int(attrs['next_id'])}")
+        if "network" in s and "agents" in f:
+            ids = f["agents"]["ids"][...]
+            for column in f["agents"]:
+                data = f["agents"][column][...]
+                if checksum(data, ids, comm) != int(f["agents"][column].attrs["checksum"]):
+                    bad.append(f"agent column {column}")
+            counts = f["agents"]["counts"][...]
+            for k, name in enumerate(s["network"]["species"]):
+                lines.append(f"  species {name}: total {int(counts[:, k].sum())} molecules in cells")
+        lines.append("  checksums: " + ("all valid" if not bad else "FAILED for " + ", ".join(bad)))
+    return lines

@@ -1,0 +1,208 @@
+"""Checkpoints: continuation on any rank count equals the uninterrupted run, bad
+checkpoints are refused without touching anything, signals stop a run cleanly,
+and runs killed at random moments (also while writing a checkpoint) resume to
+the same final state."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from mpi import TIMEOUT, _clean_env, hybridsim
+
+CASES = Path(__file__).parent / "mpi_cases"
+AGENTS = CASES / "checkpoint_agents.toml"
+FIELDS = (Path(__file__).parent.parent / "examples" / "cytokine.toml").read_text().split("[agents.chemotaxis]")[0]
+
+
+def _final_state(checkpoint):
+    with h5py.File(checkpoint, "r") as f:
+        state = {}
+        if "agents" in f:
+            order = np.argsort(f["agents"]["ids"][...])
+            state = {f"agents/{k}": f["agents"][k][...][order] for k in f["agents"]}
+        for k in f.get("fields", {}):
+            state[f"fields/{k}"] = f["fields"][k][...]
+        state.update({a: f.attrs[a] for a in ("step", "time", "next_id", "agent_count")})
+    return state
+
+
+def state_steps(out):
+    return [int(_final_state(_newest(out))["step"])]
+
+
+def _newest(out):
+    return sorted((out / "checkpoints").glob("checkpoint-*.h5"))[-1]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("whole")
+    result = hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    return _final_state(_newest(out))
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("n", (1, 2, 4))
+def test_written_on_two_ranks_continued_on_n_equals_the_uninterrupted_run(tmp_path, uninterrupted, n):
+    out = tmp_path / "out"
+    first = hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "40")
+    assert first.returncode == 0, first.stderr
+    second = hybridsim(n, "run", str(AGENTS), "-o", str(out), "--restart", "latest")
+    assert second.returncode == 0, second.stderr
+    assert "restarted from" in second.stdout and "step 40" in second.stdout
+    state = _final_state(_newest(out))
+    assert state.keys() == uninterrupted.keys()
+    for key, value in uninterrupted.items():
+        assert np.array_equal(state[key], value), key
+    # the outputs continue where the checkpoint left off: one group per output time, in order
+    with h5py.File(out / "agents.h5", "r") as f:
+        times = [f["steps"][s].attrs["time"] for s in sorted(f["steps"])]
+    assert times == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    rows = np.genfromtxt(out / "summary.csv", delimiter=",", names=True)
+    assert list(rows["step"]) == list(range(61))
+
+
+@pytest.mark.mpi
+def test_fields_continue_within_solver_tolerance(tmp_path):
+    cfg = tmp_path / "fields.toml"
+    cfg.write_text(FIELDS.replace("count = 1500", "count = 300").replace("t_end = 300.0", "t_end = 20.0"))
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert hybridsim(2, "run", str(cfg), "-o", str(whole), "--quiet").returncode == 0
+    assert hybridsim(2, "run", str(cfg), "-o", str(part), "--quiet", "--t-end", "10").returncode == 0
+    result = hybridsim(4, "run", str(cfg), "-o", str(part), "--quiet", "--restart", "latest")
+    assert result.returncode == 0, result.stderr
+    a, b = _final_state(_newest(whole)), _final_state(_newest(part))
+    for key in a:
+        if key.startswith("agents/"):  # cells ignore the field here: bitwise
+            assert np.array_equal(a[key], b[key]), key
+    field_a, field_b = a["fields/cytokine"], b["fields/cytokine"]
+    assert np.abs(field_a - field_b).max() <= 1e-7 * np.abs(field_a).max()
+
+
+def _corrupt(path):
+    with h5py.File(path, "r+") as f:
+        ds = f["agents"]["counts"]
+        data = ds[...]
+        data[0, 0] += 1
+        ds[...] = data
+
+
+@pytest.mark.mpi
+def test_bad_checkpoints_are_refused_and_nothing_is_overwritten(tmp_path):
+    out = tmp_path / "out"
+    assert hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "40").returncode == 0
+    newest = _newest(out)
+    older = sorted((out / "checkpoints").glob("checkpoint-*.h5"))[0]
+    _corrupt(newest)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def refused(*args, expected):
+        result = hybridsim(2, "run", str(AGENTS), "-o", str(out), *args)
+        assert result.returncode == 2, result.stderr
+        lines = [x for x in result.stderr.splitlines() if x.strip()]
+        assert len(lines) == 1 and expected in lines[0], result.stderr
+        assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+    refused("--restart", str(newest), expected="is corrupt: agent column 'counts' fails its checksum")
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(older.read_bytes()[:5000])
+    refused("--restart", str(truncated), expected="cannot be read (truncated or not HDF5)")
+    version = tmp_path / "version.h5"
+    version.write_bytes(older.read_bytes())
+    with h5py.File(version, "r+") as f:
+        f.attrs["format_version"] = 99
+    refused("--restart", str(version), expected="has format version 99; this hybridsim")
+    other_grid = tmp_path / "other.toml"
+    other_grid.write_text(AGENTS.read_text().replace("cells = [20, 10]", "cells = [40, 10]"))
+    result = hybridsim(2, "run", str(other_grid), "-o", str(out), "--restart", str(older))
+    expected = "does not match this config: cells is [20, 10] there and [40, 10] here"
+    assert result.returncode == 2 and expected in result.stderr
+    # `latest` skips the corrupt newest checkpoint, says so, and continues from the older one
+    result = hybridsim(2, "run", str(AGENTS), "-o", str(out), "--restart", "latest")
+    assert result.returncode == 0, result.stderr
+    assert "warning: skipping checkpoint" in result.stderr and f"restarted from {older}" in result.stdout
+    # inspect verifies
+    inspect = subprocess.run([sys.executable, "-m", "hybridsim.cli", "inspect", str(_newest(out))],
+                             capture_output=True, text=True, timeout=120)
+    assert inspect.returncode == 0 and "checksums: all valid" in inspect.stdout and "agents:" in inspect.stdout
+
+
+def _popen(n, *args, out):
+    cmd = ["mpirun", "-q", "-n", str(n), sys.executable, "-m", "hybridsim.cli", *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_clean_env(),
+                            start_new_session=True)
+
+
+def _slow_config(tmp_path, t_end=60.0):
+    cfg = tmp_path / "slow.toml"
+    text = AGENTS.read_text().replace("count = 500", "count = 60000").replace("interval = 20.0", "interval = 2.0")
+    text = text.replace("t_end = 60.0", f"t_end = {t_end}")
+    cfg.write_text(text)
+    return cfg
+
+
+@pytest.mark.mpi
+def test_sigterm_finishes_the_step_writes_a_checkpoint_and_exits_4(tmp_path, uninterrupted):
+    cfg = _slow_config(tmp_path)
+    out = tmp_path / "out"
+    proc = _popen(2, "run", str(cfg), "-o", str(out), out=out)
+    deadline = time.time() + TIMEOUT
+    while not list((out / "checkpoints").glob("checkpoint-*.h5")) and time.time() < deadline:
+        time.sleep(0.2)
+    ranks = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(ranks) == 2
+    for pid in ranks:  # as Slurm's --signal does: to the tasks (mpirun's children)
+        os.kill(int(pid), signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 4, stderr
+    assert "stopped by a signal" in stdout and "--restart latest" in stdout
+    state = _final_state(_newest(out))
+    assert 0 < state["step"] < 60
+    result = hybridsim(2, "run", str(cfg), "-o", str(out), "--quiet", "--restart", "latest")
+    assert result.returncode == 0, result.stderr
+    assert _final_state(_newest(out))["step"] == 60
+
+
+@pytest.mark.mpi
+def test_killed_at_random_moments_and_resumed_reaches_the_uninterrupted_state(tmp_path):
+    """SIGKILL (the whole job) at random moments, ten times or more, including while
+    checkpoints are written (every 2 steps); each time resume from the newest valid one."""
+    cfg = _slow_config(tmp_path, t_end=120.0)
+    reference = tmp_path / "reference"
+    result = hybridsim(2, "run", str(cfg), "-o", str(reference), "--quiet")
+    assert result.returncode == 0, result.stderr
+    expected = _final_state(_newest(reference))
+    out = tmp_path / "out"
+    rng = random.Random(12)
+    kills = during_write = 0
+    for attempt in range(40):
+        restart = ["--restart", "latest"] if list((out / "checkpoints").glob("checkpoint-*.h5")) else []
+        proc = _popen(2, "run", str(cfg), "-o", str(out), "--quiet", *restart, out=out)
+        if kills >= 12:
+            _, stderr = proc.communicate(timeout=TIMEOUT)
+            assert proc.returncode == 0, stderr
+            break
+        if attempt % 4 == 3:  # wait for a checkpoint being written, and kill in the middle of it
+            deadline = time.time() + 30
+            while not list((out / "checkpoints").glob(".checkpoint-*.tmp")) and time.time() < deadline:
+                time.sleep(0.002)
+            during_write += bool(list((out / "checkpoints").glob(".checkpoint-*.tmp")))
+        else:
+            time.sleep(rng.uniform(0.5, 2.0))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.communicate()
+    assert kills >= 10 and during_write >= 2
+    assert state_steps(out) == [120]  # the newest checkpoint is the final one
+    state = _final_state(_newest(out))
+    for key, value in expected.items():
+        assert np.array_equal(state[key], value), key
