@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import traceback
 
 from . import __version__
-from .errors import HybridsimError, InputError
+from .errors import HybridsimError, InputError, StorageError
 
 _PETSC_OPTION = re.compile(r"^-[A-Za-z][A-Za-z0-9_]+$")
 _NUMBER = re.compile(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -273,6 +274,9 @@ def cmd_run(args, petsc_args: list[str]) -> int:
     try:
         outcome = sim.run(output, Progress(config.time.t_end, enabled=not args.quiet and comm.rank == 0), summary,
                           checkpoints=True, stop_requested=stop, restarted=restart_step is not None)
+    except StorageError:
+        summary.close()
+        raise  # the HDF5 files cannot be closed safely; main() ends the processes
     except HybridsimError:
         output.close()  # raised on every rank alike, so closing (collective) is safe
         summary.close()
@@ -485,6 +489,18 @@ def cmd_plot(args, petsc_args: list[str]) -> int:
     return 0
 
 
+def _end_without_closing_files(code: int) -> None:
+    """End every rank now, skipping the interpreter's shutdown and MPI_Finalize:
+    both would wait for HDF5/MPI-IO files whose collective close cannot complete
+    after a failed write. Every rank gets here (the error was agreed on)."""
+    from mpi4py import MPI
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    MPI.COMM_WORLD.Barrier()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -500,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
     except HybridsimError as exc:
         if _comm().rank == 0:
             print(f"error: {exc}", file=sys.stderr, flush=True)
+        if isinstance(exc, StorageError):
+            _end_without_closing_files(exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

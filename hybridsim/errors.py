@@ -6,6 +6,7 @@ Exit codes (documented in the README):
 * 2 — bad input (config, command line, PETSc options): :class:`InputError`;
 * 3 — the run could not continue (a linear solve diverged, the disk is full):
   :class:`RunError`;
+* 4 — stopped by SIGTERM/SIGUSR1 after writing a checkpoint (not an error);
 * 1 — an unexpected internal error (a bug): traceback, all ranks aborted.
 """
 
@@ -28,3 +29,11 @@ class RunError(HybridsimError):
     """The simulation could not continue (exit code 3)."""
 
     exit_code = 3
+
+
+class StorageError(RunError):
+    """Writing a file failed part-way (disk full, quota, I/O error) on some rank
+    (exit code 3). The parallel HDF5 files of the run may be in a state in which
+    closing them (a collective operation) would not return, so they are left
+    open and the process ends without closing them; completed checkpoints are
+    untouched."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from mpi import TIMEOUT, _clean_env, hybridsim
+from mpi import TIMEOUT, _clean_env, hybridsim, mpirun
 
 CASES = Path(__file__).parent / "mpi_cases"
 AGENTS = CASES / "checkpoint_agents.toml"
@@ -206,3 +206,23 @@ def test_killed_at_random_moments_and_resumed_reaches_the_uninterrupted_state(tm
     state = _final_state(_newest(out))
     for key, value in expected.items():
         assert np.array_equal(state[key], value), key
+
+
+@pytest.mark.mpi
+def test_a_full_disk_stops_the_run_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path):
+    """Files may not grow beyond half a checkpoint (RLIMIT_FSIZE), as on a full disk."""
+    out = tmp_path / "out"
+    assert hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "20").returncode == 0
+    kept = {p: p.read_bytes() for p in (out / "checkpoints").iterdir()}
+    checkpoint_size = max(len(b) for b in kept.values())
+    result = mpirun(2, [str(CASES / "limited_run.py"), str(checkpoint_size // 2), "run", str(AGENTS), "-o", str(out),
+                        "--restart", "latest", "--t-end", "60"])
+    assert result.returncode == 3, (result.returncode, result.stderr)
+    # one line from hybridsim (MPI-IO itself may also complain about the failed write)
+    lines = [x for x in result.stderr.splitlines() if x.startswith("error: ")]
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert {p: p.read_bytes() for p in (out / "checkpoints").iterdir()} == kept
+    # and the run continues from it once there is room again
+    result = hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--restart", "latest")
+    assert result.returncode == 0, result.stderr

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..errors import InputError, RunError
+from ..errors import InputError, RunError, StorageError
 from .checksum import checksum
 from .hdf5 import h5py_module, open_file
 
@@ -96,6 +96,19 @@ def write_checkpoint(sim, directory: Path | None = None) -> Path:
     error = comm.bcast(error, root=0)
     if error:
         raise RunError(error)
+    # refuse early, with nothing written, when the disk clearly cannot hold it
+    local = sum(sim.grid.n_local * 8 for _ in sim.fields)
+    if sim.population is not None:
+        local += sim.population.store.n * sim.population.store.bytes_per_agent
+    needed = comm.allreduce(local)
+    free = None
+    if comm.rank == 0:
+        stat = os.statvfs(directory)
+        free = stat.f_bavail * stat.f_frsize
+    free = comm.bcast(free, root=0)
+    if needed > free:
+        raise RunError(f"cannot write a checkpoint to {str(directory)!r}: it needs about {needed / 2**20:.1f} MiB "
+                       f"and {free / 2**20:.1f} MiB are free (the previous checkpoints are untouched)")
     name = f"checkpoint-{sim.step_index:010d}.h5"
     final = directory / name
     tmp = directory / f".{name}.tmp"
@@ -122,8 +135,8 @@ def write_checkpoint(sim, directory: Path | None = None) -> Path:
                 old.unlink(missing_ok=True)
     comm.Barrier()
     if failures:
-        raise RunError(f"cannot write checkpoint {str(final)!r}: {failures[0]} "
-                       "(the previous checkpoints are untouched)")
+        raise StorageError(f"cannot write checkpoint {str(final)!r}: {failures[0]} "
+                           "(the previous checkpoints are untouched)")
     return final
 
 

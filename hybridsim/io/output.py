@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import __version__
 from ..config import Config
-from ..errors import RunError
+from ..errors import RunError, StorageError
 from ..parallel.grid import Grid
 from .hdf5 import continue_file, open_file
 
@@ -67,11 +67,24 @@ class RunOutput:
                                       restart_step=restart_step, warn=warn)
 
     def write(self, sim) -> None:
-        """Write the current state of ``sim`` (a :class:`~hybridsim.simulation.Simulation`)."""
-        if self.fields is not None:
-            self.fields.write(sim.step_index, sim.t, sim.fields)
-        if self.agents is not None:
-            self.agents.write(sim.population.store, sim.step_index, sim.t, sim.next_id)
+        """Write the current state of ``sim`` (a :class:`~hybridsim.simulation.Simulation`).
+
+        A failed write (disk full, quota) on any rank becomes a :class:`RunError` on
+        every rank once all have reached the end of the write, so none is left
+        waiting in a collective call."""
+        failure = None
+        for writer, args in ((self.fields, (sim.step_index, sim.t, sim.fields)),
+                             (self.agents, (sim.population.store if sim.population else None, sim.step_index, sim.t,
+                                            sim.next_id))):
+            if writer is None:
+                continue
+            try:
+                writer.write(*args)
+            except OSError as exc:
+                failure = failure or f"{writer.path}: {exc}"
+        failures = [x for x in sim.comm.allgather(failure) if x]
+        if failures:
+            raise StorageError(f"cannot write output {failures[0]}")
 
     def close(self) -> None:
         for writer in (self.fields, self.agents):
