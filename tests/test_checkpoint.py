@@ -226,3 +226,30 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_keeps_the_last_checkpo
     # and the run continues from it once there is room again
     result = hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--restart", "latest")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.mpi
+def test_the_chain_job_script_checkpoints_on_sigusr1_and_the_next_job_finishes(tmp_path):
+    """slurm/chain.sbatch with mpirun in place of srun: SIGUSR1 to the batch shell (as
+    --signal=B:USR1 sends it) is passed on, hybridsim checkpoints and exits 4; run again,
+    the script continues from that checkpoint to the end."""
+    root = Path(__file__).parent.parent
+    cfg = _slow_config(tmp_path, t_end=120.0)
+    out = tmp_path / "out"
+    env = dict(_clean_env(), HYBRIDSIM_LAUNCHER="mpirun -q -n 2 --oversubscribe")
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    script = ["bash", str(root / "slurm" / "chain.sbatch"), str(cfg), str(out)]
+    job = subprocess.Popen(script, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + TIMEOUT
+    while not list((out / "checkpoints").glob("checkpoint-*.h5")) and time.time() < deadline:
+        time.sleep(0.2)
+    job.send_signal(signal.SIGUSR1)
+    log, _ = job.communicate(timeout=TIMEOUT)
+    assert job.returncode == 4, log
+    assert "stopped with a checkpoint" in log
+    stopped_at = _final_state(_newest(out))["step"]
+    assert 0 < stopped_at < 120
+    again = subprocess.run(script, cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "--restart latest" in again.stdout and "run finished" in again.stdout
+    assert _final_state(_newest(out))["step"] == 120
