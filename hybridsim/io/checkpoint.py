@@ -36,7 +36,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError, RunError, StorageError
 from .checksum import checksum
-from .hdf5 import h5py_module, open_file
+from .hdf5 import create_unfilled, h5py_module, open_file, write_box
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^checkpoint-(\d{10})\.h5$")
@@ -72,10 +72,19 @@ def list_checkpoints(directory: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(_NAME.match(p.name).group(1)), reverse=True)
 
 
+_KEYS: dict = {}
+
+
 def _natural_keys(grid) -> np.ndarray:
     """Natural (x fastest) flat index of every owned cell, in the order of ``grid.view(...).ravel('F')``."""
+    cached = _KEYS.get(id(grid))
+    if cached is not None and cached[0] is grid:
+        return cached[1]
     idx = np.indices(grid.counts).reshape(grid.dim, -1, order="F") + np.array(grid.starts)[:, None]
-    return np.ravel_multi_index(tuple(idx), grid.domain.cells, order="F").astype(np.int64)
+    keys = np.ravel_multi_index(tuple(idx), grid.domain.cells, order="F").astype(np.int64)
+    _KEYS.clear()
+    _KEYS[id(grid)] = (grid, keys)
+    return keys
 
 
 # ----------------------------------------------------------------------------- writing
@@ -159,14 +168,13 @@ def _write_contents(sim, f) -> None:
     f.attrs["time"] = sim.t
     f.attrs["seed"] = cfg.seed
     f.attrs["next_id"] = sim.next_id
-    keys = _natural_keys(grid)
+    keys = _natural_keys(grid) if sim.fields else None
     shape = tuple(reversed(cfg.domain.cells))
     box = grid.natural_slices()
     for name, vec in sim.fields.items():
         data = grid.view(vec, readonly=True)
-        ds = f.create_dataset(f"fields/{name}", shape=shape, dtype="f8")
-        with ds.collective:
-            ds[box] = data.T
+        ds = create_unfilled(f, f"fields/{name}", shape, "f8")
+        write_box(ds, box, data.T)
         ds.attrs["checksum"] = checksum(data.ravel(order="F"), keys, comm)
     store = sim.population.store if sim.population is not None else None
     n = store.n if store is not None else 0
@@ -178,7 +186,7 @@ def _write_contents(sim, f) -> None:
         return
     for column in store.columns:
         data = store.column(column)
-        ds = f.create_dataset(f"agents/{column}", shape=(total,) + data.shape[1:], dtype=data.dtype)
+        ds = create_unfilled(f, f"agents/{column}", (total,) + data.shape[1:], data.dtype)
         if n:
             ds[start:start + n] = data
         ds.attrs["checksum"] = checksum(data, store.ids, comm)

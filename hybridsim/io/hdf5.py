@@ -19,12 +19,13 @@ def h5py_module():
 def open_file(path, mode: str, comm):
     """Open ``path`` on every rank of ``comm`` (collective).
 
-    Uses the ``mpio`` driver when h5py has MPI support; a serial h5py is fine on
-    one rank and an error on more.
+    Uses the ``mpio`` driver on several ranks (h5py must have MPI support); one
+    rank uses the default POSIX driver, which writes faster than MPI-IO and
+    needs no parallel h5py.
     """
     h5py = h5py_module()
     try:
-        if h5py.get_config().mpi:
+        if h5py.get_config().mpi and comm.size > 1:
             return h5py.File(path, mode, driver="mpio", comm=comm)
         if comm.size > 1:
             raise HybridsimError(
@@ -71,3 +72,23 @@ def continue_file(path, comm, after_step: int, warn):
         else:
             kept.append(name)
     return f, kept
+
+
+def write_box(ds, selection, data) -> None:
+    """``ds[selection] = data``, collectively when the file is open on several
+    ranks (every rank calls it, with its own box)."""
+    if ds.file.driver == "mpio":
+        with ds.collective:
+            ds[selection] = data
+    else:
+        ds[selection] = data
+
+
+def create_unfilled(group, name: str, shape, dtype):
+    """A contiguous dataset whose storage is not pre-filled with zeros (every
+    element is written right after; parallel HDF5 would otherwise write the
+    whole dataset twice)."""
+    h5py = h5py_module()
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+    return group.create_dataset(name, shape=shape, dtype=dtype, dcpl=dcpl)

@@ -25,7 +25,7 @@ from .. import __version__
 from ..config import Config
 from ..errors import RunError, StorageError
 from ..parallel.grid import Grid
-from .hdf5 import continue_file, open_file
+from .hdf5 import continue_file, open_file, write_box
 
 FIELDS_FILE = "fields.h5"
 XDMF_FILE = "fields.xdmf"
@@ -132,8 +132,7 @@ class FieldWriter:
         for species in self.names:
             ds = group.create_dataset(species, shape=shape, dtype="f8")
             data = self.grid.view(fields[species], readonly=True).T
-            with ds.collective:
-                ds[box] = data
+            write_box(ds, box, data)
         self.file.flush()
         self._records.append((f"/steps/{name}", time))
         if self.grid.comm.rank == 0:
