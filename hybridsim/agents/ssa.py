@@ -46,6 +46,38 @@ def propensity(j, x, reactant_species, reactant_stoich, c):
     return a
 
 
+@njit(cache=True, inline="always")
+def fire_selected(target, i, x, a, c, exports, reactant_species, reactant_stoich, change_species, change_amount,
+                  dependents, export_column, export_amount):
+    """Fire the reaction selected by ``target`` ∈ (0, a0] (the first whose cumulative
+    propensity reaches it) in agent ``i``'s state ``x``: apply its net change, count
+    what it secretes, recompute the propensities that depend on it; returns the new a0."""
+    n_reactions = a.shape[0]
+    j = 0
+    acc = a[0]
+    while acc < target and j < n_reactions - 1:
+        j += 1
+        acc += a[j]
+    while a[j] == 0.0:  # rounding pushed the scan past the last live reaction
+        j -= 1
+    for m in range(change_species.shape[1]):
+        s = change_species[j, m]
+        if s < 0:
+            break
+        x[s] += change_amount[j, m]
+    if export_column[j] >= 0:
+        exports[i, export_column[j]] += export_amount[j]
+    for m in range(dependents.shape[1]):
+        d = dependents[j, m]
+        if d < 0:
+            break
+        a[d] = propensity(d, x, reactant_species, reactant_stoich, c[d])
+    a0 = 0.0
+    for r in range(n_reactions):
+        a0 += a[r]
+    return a0
+
+
 @njit(cache=True)
 def advance_agents(counts, ids, rate, modulated, factors, interval, seed, step, exports,
                    reactant_species, reactant_stoich, change_species, change_amount, dependents,
@@ -95,29 +127,8 @@ def advance_agents(counts, ids, rate, modulated, factors, interval, seed, step, 
             t -= math.log(u1) / a0
             if t >= interval:
                 break
-            target = u2 * a0
-            j = 0
-            acc = a[0]
-            while acc < target and j < n_reactions - 1:
-                j += 1
-                acc += a[j]
-            while a[j] == 0.0:  # rounding pushed the scan past the last live reaction
-                j -= 1
-            for m in range(change_species.shape[1]):
-                s = change_species[j, m]
-                if s < 0:
-                    break
-                x[s] += change_amount[j, m]
-            if export_column[j] >= 0:
-                exports[i, export_column[j]] += export_amount[j]
-            for m in range(dependents.shape[1]):
-                d = dependents[j, m]
-                if d < 0:
-                    break
-                a[d] = propensity(d, x, reactant_species, reactant_stoich, c[d])
-            a0 = 0.0
-            for r in range(n_reactions):
-                a0 += a[r]
+            a0 = fire_selected(u2 * a0, i, x, a, c, exports, reactant_species, reactant_stoich,
+                               change_species, change_amount, dependents, export_column, export_amount)
             events += 1
         for s in range(n_species):
             counts[i, s] = x[s]

@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from .rng import STREAM_TAU, stream_key, uniform_pair
-from .ssa import propensity
+from .ssa import fire_selected, propensity
 
 N_CRITICAL = 10
 SSA_FALLBACK = 10.0
@@ -170,29 +170,8 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
                     t -= math.log(u1) / a0
                     if t >= interval:
                         break
-                    target = u2 * a0
-                    j = 0
-                    acc = a[0]
-                    while acc < target and j < R - 1:
-                        j += 1
-                        acc += a[j]
-                    while a[j] == 0.0:
-                        j -= 1
-                    for m in range(change_species.shape[1]):
-                        s = change_species[j, m]
-                        if s < 0:
-                            break
-                        x[s] += change_amount[j, m]
-                    if export_column[j] >= 0:
-                        exports[i, export_column[j]] += export_amount[j]
-                    for m in range(dependents.shape[1]):
-                        d = dependents[j, m]
-                        if d < 0:
-                            break
-                        a[d] = propensity(d, x, reactant_species, reactant_stoich, c[d])
-                    a0 = 0.0
-                    for r in range(R):
-                        a0 += a[r]
+                    a0 = fire_selected(u2 * a0, i, x, a, c, exports, reactant_species, reactant_stoich,
+                                       change_species, change_amount, dependents, export_column, export_amount)
                     events += 1
                     if a0 <= 0.0:
                         break
