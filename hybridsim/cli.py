@@ -297,8 +297,12 @@ def cmd_run(args, petsc_args: list[str]) -> int:
         lines += [f"agents: {sim.agent_total} at the end, in {out / 'agents.h5'} (HDF5, keyed by id)"]
         if config.domain.dim > 1:
             lines += [f"open in ParaView: paraview {out / 'agents.xdmf'}"]
-    lines += [f"per-step summary: {out / SUMMARY_FILE}", f"checkpoint: {sim.last_checkpoint}",
-              f"or draw PNGs: hybridsim plot {out}"]
+    lines += [f"per-step summary: {out / SUMMARY_FILE}"]
+    if sim.last_checkpoint is not None:
+        lines += [f"checkpoint: {sim.last_checkpoint}"]
+    else:
+        lines += [f"nothing to do: the checkpoint is already at t_end = {config.time.t_end:g} min"]
+    lines += [f"or draw PNGs: hybridsim plot {out}"]
     _say(comm, "\n".join(lines), args.quiet)
     sim.destroy()
     return 0
