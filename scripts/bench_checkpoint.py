@@ -78,6 +78,7 @@ def main() -> int:
     data = None
     for k in range(args.repeats):  # checkpoint and plain file alternate, so both meet the same disk state
         sim.step_index += 1  # a new file each time, as in a run
+        os.sync()  # each timed write starts with no dirty data of earlier writes waiting for the disk
         comm.Barrier()
         t0 = MPI.Wtime()
         path = write_checkpoint(sim, directory)
@@ -91,6 +92,7 @@ def main() -> int:
                 size = path.stat().st_size
                 data = np.random.default_rng(0).integers(0, 255, size, dtype=np.uint8).tobytes()
             plain = directory / f"plain-{k}.bin"
+            os.sync()
             t0 = time.perf_counter()
             with open(plain, "wb") as f:
                 f.write(data)
