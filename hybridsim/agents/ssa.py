@@ -78,6 +78,27 @@ def fire_selected(target, i, x, a, c, exports, reactant_species, reactant_stoich
     return a0
 
 
+@njit(cache=True, inline="always")
+def exact_events(i, x, a, c, a0, t, interval, draw, max_events, k0, k1, agent, step, exports,
+                 reactant_species, reactant_stoich, change_species, change_amount, dependents,
+                 export_column, export_amount):
+    """Up to ``max_events`` direct-method events of agent ``i`` from time ``t`` until
+    ``interval`` (the waiting time that crosses it is discarded) or until nothing can
+    fire; returns ``(a0, t, draw, events)``. ``t`` is ``interval`` or more when the
+    interval was reached."""
+    events = 0
+    while a0 > 0.0 and events < max_events:
+        u1, u2 = uniform_pair(k0, k1, agent, step, draw)
+        draw += 1
+        t -= math.log(u1) / a0
+        if t >= interval:
+            break
+        a0 = fire_selected(u2 * a0, i, x, a, c, exports, reactant_species, reactant_stoich,
+                           change_species, change_amount, dependents, export_column, export_amount)
+        events += 1
+    return a0, t, draw, events
+
+
 @njit(cache=True)
 def advance_agents(counts, ids, rate, modulated, factors, interval, seed, step, exports,
                    reactant_species, reactant_stoich, change_species, change_amount, dependents,
@@ -118,18 +139,10 @@ def advance_agents(counts, ids, rate, modulated, factors, interval, seed, step, 
             c[j] = cj
             a[j] = propensity(j, x, reactant_species, reactant_stoich, cj)
             a0 += a[j]
-        agent = ids[i]
-        t = 0.0
-        draw = 0
-        while a0 > 0.0:
-            u1, u2 = uniform_pair(k0, k1, agent, step, draw)
-            draw += 1
-            t -= math.log(u1) / a0
-            if t >= interval:
-                break
-            a0 = fire_selected(u2 * a0, i, x, a, c, exports, reactant_species, reactant_stoich,
-                               change_species, change_amount, dependents, export_column, export_amount)
-            events += 1
+        _, _, _, fired = exact_events(i, x, a, c, a0, 0.0, interval, 0, 1 << 62, k0, k1, ids[i],
+                                      step, exports, reactant_species, reactant_stoich, change_species,
+                                      change_amount, dependents, export_column, export_amount)
+        events += fired
         for s in range(n_species):
             counts[i, s] = x[s]
     return events

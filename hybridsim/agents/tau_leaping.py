@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from .rng import STREAM_TAU, stream_key, uniform_pair
-from .ssa import fire_selected, propensity
+from .ssa import exact_events, propensity
 
 N_CRITICAL = 10
 SSA_FALLBACK = 10.0
@@ -164,17 +164,10 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
                     tau1 = min(tau1, bound * bound / sigma2[s])
             if tau1 < SSA_FALLBACK / a0:
                 # exact direct-method events: leaping would gain nothing here
-                for _ in range(SSA_BURST):
-                    u1, u2 = uniform_pair(k0, k1, agent, step, draw)
-                    draw += 1
-                    t -= math.log(u1) / a0
-                    if t >= interval:
-                        break
-                    a0 = fire_selected(u2 * a0, i, x, a, c, exports, reactant_species, reactant_stoich,
-                                       change_species, change_amount, dependents, export_column, export_amount)
-                    events += 1
-                    if a0 <= 0.0:
-                        break
+                a0, t, draw, fired = exact_events(i, x, a, c, a0, t, interval, draw, SSA_BURST, k0, k1, agent, step,
+                                                  exports, reactant_species, reactant_stoich, change_species,
+                                                  change_amount, dependents, export_column, export_amount)
+                events += fired
                 if a0 <= 0.0 and t < interval:
                     break
                 continue
