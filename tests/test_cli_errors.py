@@ -16,6 +16,15 @@ decay = 0.1
 """
 
 
+def _assert_one_error_line(result, code, expected):
+    """Exit ``code``, and stderr is exactly one ``error: …`` line containing ``expected``."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [lines[0]] and lines[0].startswith("error: "), result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def _config(tmp_path, text):
     path = tmp_path / "case.toml"
     path.write_text(text)
@@ -60,11 +69,7 @@ CASES = {
 def test_bad_input_gives_one_line_and_exit_code_2_on_two_ranks(tmp_path, case):
     text, extra, expected = CASES[case]
     result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), *extra)
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines == [lines[0]] and lines[0].startswith("error: "), result.stderr
-    assert expected in lines[0]
-    assert "Traceback" not in result.stdout + result.stderr
+    _assert_one_error_line(result, 2, expected)
 
 
 @pytest.mark.mpi
@@ -143,11 +148,7 @@ def test_bad_agent_input_gives_one_line_and_exit_code_2_on_two_ranks(tmp_path, c
     (tmp_path / "mm.xml").write_text(MICHAELIS_MENTEN_SBML)
     (tmp_path / "cells.csv").write_text("x,y,M\n10.0,10.0,1\n20.0,20.0,2\n30.0,30.0,3\n50.0,150.0,4\n")
     result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines == [lines[0]] and lines[0].startswith("error: "), result.stderr
-    assert expected in lines[0]
-    assert "Traceback" not in result.stdout + result.stderr
+    _assert_one_error_line(result, 2, expected)
 
 
 @pytest.mark.mpi
@@ -188,7 +189,5 @@ def test_bad_ssa_input_gives_one_line_on_two_ranks(tmp_path, case):
     args, code, expected = SSA_CASES[case]
     net = str(Path(__file__).parent.parent / "examples" / "networks" / "two_stage.toml")
     result = hybridsim(2, "ssa", *[net if a == "NET" else a for a in args], cwd=tmp_path)
-    assert result.returncode == code, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.stderr
+    _assert_one_error_line(result, code, expected)
     assert "reaction events" not in result.stdout
