@@ -6,7 +6,9 @@ position, counts, age — 48 bytes per cell), about 54 MB. Timed: writing a
 checkpoint (collective HDF5, checksums, fsync, rename) and reading it back
 (with every checksum verified and the cells sent to their owners); the same
 number of bytes written by one process with ``write`` + ``fsync`` and read back
-is the practical limit of the disk. Target: ≥ 50 % of it. JSON goes to
+is the practical limit of the disk. Target: ≥ 50 % of it, judged on the median
+over pairs (a checkpoint and a plain write next to each other, in random order)
+of the plain write's time divided by the checkpoint's. JSON goes to
 bench-results/checkpoint-<ranks>.json.
 
     python scripts/bench_checkpoint.py
@@ -52,7 +54,7 @@ initial = {{ count = {agents} }}
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=5, help="timed repetitions (median)")
+    parser.add_argument("--repeats", type=int, default=11, help="timed pairs of writes (medians)")
     parser.add_argument("--directory", help="where to write (default: a temporary directory on this disk)")
     parser.add_argument("--json", help="output (default bench-results/checkpoint-<ranks>.json)")
     args = parser.parse_args()
@@ -76,34 +78,40 @@ def main() -> int:
     path = None
     size = 0
     data = None
-    for k in range(args.repeats):  # checkpoint and plain file alternate, so both meet the same disk state
+    # Checkpoint and plain write alternate, in an order drawn at random for each pair: on
+    # a virtual disk the speed of page-cache writes changes in phases that can lock onto a
+    # fixed order, so a fixed order can favour either side.
+    order = np.random.default_rng(1).permutation(np.arange(args.repeats) % 2)
+    for k in range(args.repeats):
         sim.step_index += 1  # a new file each time, as in a run
-        os.sync()  # each timed write starts with no dirty data of earlier writes waiting for the disk
-        comm.Barrier()
-        t0 = MPI.Wtime()
-        path = write_checkpoint(sim, directory)
-        writes.append(comm.allreduce(MPI.Wtime() - t0, op=MPI.MAX))
-        comm.Barrier()
-        t0 = MPI.Wtime()
-        read_checkpoint(sim, path)
-        reads.append(comm.allreduce(MPI.Wtime() - t0, op=MPI.MAX))
-        if comm.rank == 0:
-            if data is None:
-                size = path.stat().st_size
-                data = np.random.default_rng(0).integers(0, 255, size, dtype=np.uint8).tobytes()
-            plain = directory / f"plain-{k}.bin"
-            os.sync()
-            t0 = time.perf_counter()
-            with open(plain, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            plain_writes.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            with open(plain, "rb") as f:
-                f.read()
-            plain_reads.append(time.perf_counter() - t0)
-        comm.Barrier()
+        for task in ("checkpoint", "plain") if order[k] == 0 else ("plain", "checkpoint"):
+            if task == "checkpoint":
+                os.sync()  # each timed write starts with no dirty data of earlier writes waiting
+                comm.Barrier()
+                t0 = MPI.Wtime()
+                path = write_checkpoint(sim, directory)
+                writes.append(comm.allreduce(MPI.Wtime() - t0, op=MPI.MAX))
+                comm.Barrier()
+                t0 = MPI.Wtime()
+                read_checkpoint(sim, path)
+                reads.append(comm.allreduce(MPI.Wtime() - t0, op=MPI.MAX))
+            elif comm.rank == 0:
+                if data is None:
+                    size = (path or directory.glob("checkpoint-*.h5").__next__()).stat().st_size
+                    data = np.random.default_rng(0).integers(0, 255, size, dtype=np.uint8).tobytes()
+                plain = directory / f"plain-{k}.bin"
+                os.sync()
+                t0 = time.perf_counter()
+                with open(plain, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                plain_writes.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                with open(plain, "rb") as f:
+                    f.read()
+                plain_reads.append(time.perf_counter() - t0)
+            comm.Barrier()
     restore(sim, path)  # and it restores
 
     if comm.rank == 0:
@@ -118,14 +126,19 @@ def main() -> int:
             "checkpoint_read_MBps": mb / statistics.median(reads),
             "plain_write_MBps": mb / baseline["write_s"], "plain_read_MBps": mb / baseline["read_s"],
         }
-        result["write_fraction_of_plain"] = result["checkpoint_write_MBps"] / result["plain_write_MBps"]
+        # the two writes of a pair run seconds apart, so they usually meet the disk in the same
+        # phase: the median of the pairs' ratios is the figure judged against the target
+        result["write_fraction_of_plain"] = statistics.median(p / w for p, w in zip(plain_writes, writes))
+        result["write_fraction_of_plain_medians"] = result["checkpoint_write_MBps"] / result["plain_write_MBps"]
         result["best_write_fraction_of_plain"] = min(plain_writes) / min(writes)
         result["read_fraction_of_plain_write"] = result["checkpoint_read_MBps"] / result["plain_write_MBps"]
         result["read_fraction_of_plain_read"] = result["checkpoint_read_MBps"] / result["plain_read_MBps"]
         print(f"checkpoint of {sim.agent_total} cells + 3 fields on 512², {mb:.1f} MB, {comm.size} rank(s):")
         print(f"  write {result['checkpoint_write_MBps']:8.0f} MB/s   plain write+fsync "
-              f"{result['plain_write_MBps']:8.0f} MB/s   → {result['write_fraction_of_plain']:.0%} (target ≥ 50%); "
-              f"best of {args.repeats}: {result['best_write_fraction_of_plain']:.0%}")
+              f"{result['plain_write_MBps']:8.0f} MB/s (medians)")
+        print(f"        checkpoint/plain speed: {result['write_fraction_of_plain']:.0%} median of "
+              f"{args.repeats} pairs (target ≥ 50%); ratio of medians "
+              f"{result['write_fraction_of_plain_medians']:.0%}, of bests {result['best_write_fraction_of_plain']:.0%}")
         print(f"  read  {result['checkpoint_read_MBps']:8.0f} MB/s   → {result['read_fraction_of_plain_write']:.0%} of "
               f"the plain write (target ≥ 50%); plain read {result['plain_read_MBps']:.0f} MB/s → "
               f"{result['read_fraction_of_plain_read']:.0%}")
