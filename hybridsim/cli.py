@@ -269,6 +269,12 @@ def cmd_run(args, petsc_args: list[str]) -> int:
         _say(comm, f"  agents: {sim.agent_total}, network of {config.network.n_species} species and "
                    f"{len(config.network.reactions)} reactions ({config.agents.method}), "
                    f"motility {config.agents.motility.kind}", args.quiet)
+    if sim.mechanics is not None:
+        m = config.mechanics
+        vertices = math.prod(n + 1 for n in config.domain.cells)
+        _say(comm, f"  mechanics: {m.model.replace('_', ' ')}, {vertices * config.domain.dim} unknowns, "
+                   f"CG + GAMG (options prefix -mech_), every {m.interval} step(s); "
+                   f"set up in {sim.mechanics.setup_seconds:.2f} s", args.quiet)
     output = agree(sim.comm, RunOutput, sim, config.output.directory, names, restart_step=restart_step, warn=warn)
     summary = SummaryWriter(comm, output.directory, restart_step=restart_step)
     try:
@@ -297,6 +303,10 @@ def cmd_run(args, petsc_args: list[str]) -> int:
         lines += [f"agents: {sim.agent_total} at the end, in {out / 'agents.h5'} (HDF5, keyed by id)"]
         if config.domain.dim > 1:
             lines += [f"open in ParaView: paraview {out / 'agents.xdmf'}"]
+    if output.mechanics is not None:
+        lines += [f"mechanics: {out / 'mechanics.h5'} (displacement, strain, stress)"]
+        if config.domain.dim > 1:
+            lines += [f"open in ParaView: paraview {out / 'mechanics.xdmf'}"]
     lines += [f"per-step summary: {out / SUMMARY_FILE}"]
     if sim.last_checkpoint is not None:
         lines += [f"checkpoint: {sim.last_checkpoint}"]
@@ -338,7 +348,42 @@ def cmd_check(args, petsc_args: list[str]) -> int:
         _print_field_scales(config, ranks)
     if config.agents is not None:
         _print_agents(config, ranks)
+    if config.mechanics is not None:
+        _print_mechanics(config, ranks)
     return 0
+
+
+def _print_mechanics(config, ranks: int) -> None:
+    import numpy as np
+
+    from .mechanics.elasticity import lame
+
+    m, d = config.mechanics, config.domain
+    E = np.array(m.E.all_values())
+    nu = np.array(m.nu.all_values()) if d.dim > 1 else np.zeros(1)
+    E_grid, nu_grid = np.meshgrid(E, nu)
+    lam, mu = lame(E_grid, nu_grid, m.model)
+    # isotropic free contraction per unit concentration: ε = −α c / (dim·K), K the model's bulk modulus
+    bulk = E_grid if d.dim == 1 else (d.dim * lam + 2 * mu) / d.dim
+    def span(values) -> str:
+        lo, hi = float(np.min(values)), float(np.max(values))
+        return f"{lo:.4g}" if lo == hi else f"{lo:.4g}–{hi:.4g}"
+
+    print(f"mechanics: {m.model.replace('_', ' ')}, E = {span(E)} Pa" + (f", ν = {span(nu)}" if d.dim > 1 else "")
+          + f"; λ = {span(lam)} Pa, μ = {span(mu)} Pa")
+    faces = ", ".join(f"{ax}: {lo.kind}/{hi.kind}" for ax, (lo, hi) in zip("xyz", m.boundary))
+    print(f"  boundaries (low/high face): {faces}")
+    if m.active is not None:
+        a = m.active
+        kind = "isotropic" if a.fibre is None else f"along fibre {tuple(round(v, 4) for v in a.fibre)}"
+        print(f"  active stress {a.alpha:g}·{a.field} Pa ({kind}); a free, uniform tissue strains by "
+              f"{span(-a.alpha / (d.dim * bulk))} per unit of {a.field} (isotropic case)")
+    vertices = math.prod(n + 1 for n in d.cells)
+    unknowns = vertices * d.dim
+    # AIJ with 3^dim·dim entries per row (12 bytes each), ~2× that for GAMG's hierarchy, 6 vectors
+    per_unknown = (3**d.dim * d.dim * 12 + 8) * 3 + 6 * 8
+    print(f"  {unknowns} unknowns (~{math.ceil(unknowns / ranks)} per rank), solved every {m.interval} step(s); "
+          f"memory ~{per_unknown * unknowns / 2**20:.1f} MiB in total")
 
 
 def _print_field_scales(config, ranks: int) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from .agents.config import Agents, parse_agents
 from .agents.network import Network, load_network, parse_network
 from .errors import InputError
+from .mechanics.config import Mechanics, parse_mechanics
 from .toml_reader import MISSING, Table, check_number, describe, fmt, suggest
 
 AXES = ("x", "y", "z")
@@ -249,6 +250,7 @@ class Config:
     source_text: str = ""  # the TOML text the config came from (stored in output)
     network: Network | None = None  # intracellular reaction network of the agents
     agents: Agents | None = None
+    mechanics: Mechanics | None = None  # tissue elasticity driven by a field
 
     def species_named(self, name: str) -> Species:
         for s in self.species:
@@ -288,7 +290,7 @@ def _subtable(value: Any, key: str) -> Table:
     return Table(value, key)
 
 
-def _parse_spatial(
+def parse_spatial(
     parent: Table, name: str, default: Any, dim: int, *, unit: str, positive: bool
 ) -> SpatialValue:
     """A number, or ``{ value = …, layers = {…}, regions = [{…, value = …}] }``."""
@@ -346,9 +348,9 @@ def _parse_species(name: str, t: Table, domain: Domain) -> Species:
         raise InputError(
             f"{t.path} is not a valid species name: use letters, digits and '_', starting with a letter"
         )
-    D = _parse_spatial(t, "D", MISSING, dim, unit="µm²/min", positive=True)
-    decay = _parse_spatial(t, "decay", 0.0, dim, unit="1/min", positive=False)
-    initial = _parse_spatial(t, "initial", 0.0, dim, unit="concentration", positive=False)
+    D = parse_spatial(t, "D", MISSING, dim, unit="µm²/min", positive=True)
+    decay = parse_spatial(t, "decay", 0.0, dim, unit="1/min", positive=False)
+    initial = parse_spatial(t, "initial", 0.0, dim, unit="concentration", positive=False)
 
     sources = []
     raw_sources = t.raw("sources", [])
@@ -485,6 +487,11 @@ def parse_config(text: str, source: str = "<config>", base_dir: str | Path | Non
     if not species and agents is None:
         raise InputError("the config defines neither fields ([species.NAME]) nor cells ([agents])")
 
+    mechanics = None
+    mt = top.table("mechanics")
+    if mt is not None:
+        mechanics = parse_mechanics(mt, domain, field_names)
+
     output = Output()
     ot = top.table("output")
     if ot is not None:
@@ -536,6 +543,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: str | Path | Non
         source_text=text,
         network=network,
         agents=agents,
+        mechanics=mechanics,
     )
 
 

@@ -10,7 +10,10 @@ never call back up. One step of length Δt:
    motility (plus chemotactic drift) and boundaries → migration to the owner;
 2. fields: one implicit reaction–diffusion solve per species, with the cells'
    first-order uptake on the diagonal; what each cell took up is sampled from
-   the new field with the same weights and given to it.
+   the new field with the same weights and given to it;
+3. mechanics (every ``mechanics.interval`` steps): the tissue's equilibrium
+   under the active stress of the new field; optionally the cells move with
+   the tissue's displacement increment and migrate.
 
 This is Lie splitting (agents, then fields), first order in Δt. Sampling and
 deposition use one multilinear stencil per step, so deposition is exactly the
@@ -100,6 +103,14 @@ class Simulation:
         self._log_stages: dict = {}
         if config.agents is not None:
             self._create_agents(place_agents)
+        self.mechanics = None
+        self._u_previous = None  # displacement at the last solve, for moving cells with the tissue
+        if config.mechanics is not None:
+            from .mechanics.elasticity import Elasticity
+
+            with self._stage("mechanics"):
+                self.mechanics = agree(self.comm, Elasticity, self.grid, config.mechanics)
+            self.solve_mechanics()
 
     @property
     def comm(self):
@@ -225,6 +236,31 @@ class Simulation:
             self._advance_fields(self.t, dt)
         self.t += dt
         self.step_index += 1
+        if self.mechanics is not None and self.step_index % self.config.mechanics.interval == 0:
+            self.solve_mechanics()
+
+    def solve_mechanics(self) -> None:
+        """Mechanical equilibrium under the current fields; with
+        ``mechanics.advect_agents`` cells then move by the displacement's change
+        since the last solve, at their positions, and migrate (collective)."""
+        from .parallel.agents import migrate
+
+        mech = self.mechanics
+        active = self.config.mechanics.active
+        advect = self.config.mechanics.advect_agents and self.population is not None
+        with self._stage("mechanics"):
+            if advect:
+                if self._u_previous is None:
+                    self._u_previous = mech.u.duplicate()
+                mech.u.copy(self._u_previous)
+            c = self.grid.view(self.fields[active.field], readonly=True) if active is not None else None
+            mech.solve(c)
+            if advect:
+                pos = self.population.store.position
+                delta = mech.sample(pos) - mech.sample(pos, self._u_previous)
+                self.counters.absorbed += self.population.displace(delta)
+                self.counters.migrated += migrate(self.population.store, self.grid)
+                self.agent_total = self.comm.allreduce(self.population.n)
 
     def _advance_fields(self, t: float, dt: float) -> None:
         """Advance every field from ``t`` by ``dt`` in ``time.field_substeps`` solves:
@@ -320,6 +356,12 @@ class Simulation:
         row = {"step": self.step_index, "time": self.t}
         for name in self.fields:
             row[f"{name}_integral"] = self.total(name)
+        if self.mechanics is not None:
+            change, relative = self.mechanics.size_change()
+            what = ("length", "area", "volume")[self.grid.dim - 1]
+            row[f"{what}_change"] = change
+            row[f"relative_{what}_change"] = relative
+            row["mechanics_iterations"] = self.mechanics.iterations
         if self.population is None:
             return row
         pop = self.population
@@ -347,6 +389,10 @@ class Simulation:
         return self.comm.allreduce(self.population.held(species))
 
     def destroy(self) -> None:
+        if self.mechanics is not None:
+            self.mechanics.destroy()
+        if self._u_previous is not None:
+            self._u_previous.destroy()
         for vec in list(self._deposits.values()) + list(self._uptake_rates.values()):
             vec.destroy()
         if self.transfer is not None:

@@ -175,6 +175,16 @@ class CellPopulation:
                             self.seed, step)
         elif drift.shape[0]:
             store.position[...] += drift * dt
+        return self._apply_boundaries()
+
+    def displace(self, delta: np.ndarray) -> int:
+        """Move every cell by ``delta`` (µm, ``(n, dim)``; e.g. with the deforming
+        tissue), then apply the boundaries; returns the number of cells absorbed."""
+        self.store.position[...] += delta
+        return self._apply_boundaries()
+
+    def _apply_boundaries(self) -> int:
+        store = self.store
         alive = np.ones(self.n, dtype=bool)
         direction = store.direction if store.direction is not None else _NO_ROWS
         apply_boundaries(store.position, direction, self.size, self.boundary_kinds, alive)

@@ -22,7 +22,7 @@ import difflib
 from ..config import Solver
 from ..errors import InputError
 from ..parallel.grid import Grid
-from ..parallel.petsc import get_petsc
+from ..parallel.petsc import get_petsc, option_defaults
 from .multigrid import MIN_COARSE_CELLS, MultigridHierarchy, multigrid_levels
 
 JACOBI_LIMIT = 2.0
@@ -106,32 +106,26 @@ def configure_ksp(ksp, operator, hierarchy: MultigridHierarchy, solver: Solver, 
     grid = hierarchy.grid
     check_type_options()
     method = resolve_method(solver, grid, diffusion_number)
-    options = PETSc.Options()
-    database = options.getAll()
-    inserted = {}  # removed again below, so nothing leaks into the next solver
+    database = PETSc.Options().getAll()
+    defaults = {}
     for key, value in database.items():  # -rd_X applies to every rd_<name>_ solver
         if key.startswith(parent_prefix):
             own = prefix + key[len(parent_prefix):]
             if not key.startswith(prefix) and own not in database:
-                inserted[own] = value
+                defaults[own] = value
     for key, value in _defaults(method, solver, grid).items():
-        if prefix + key not in database and prefix + key not in inserted:
-            inserted[prefix + key] = value
-    for key, value in inserted.items():
-        options.setValue(key, value)
+        defaults.setdefault(prefix + key, value)
     ksp.setOptionsPrefix(prefix)
     ksp.setOperators(operator)
-    try:
-        ksp.setFromOptions()
-        pc = ksp.getPC()
-        if pc.getType() == "mg":
-            hierarchy.attach(pc, prefix)
-        ksp.setUp()
-    except PETSc.Error as exc:
-        raise InputError(f"PETSc could not set up solver -{prefix} with these options: {exc}") from None
-    finally:
-        for key in inserted:
-            options.delValue(key)
+    with option_defaults(defaults):
+        try:
+            ksp.setFromOptions()
+            pc = ksp.getPC()
+            if pc.getType() == "mg":
+                hierarchy.attach(pc, prefix)
+            ksp.setUp()
+        except PETSc.Error as exc:
+            raise InputError(f"PETSc could not set up solver -{prefix} with these options: {exc}") from None
     return method
 
 

@@ -9,6 +9,8 @@ with the ``mpio`` driver::
     /fields/<name>       float64, natural grid order, shape (nz, ny, nx); attr checksum
     /agents/<column>     ids, position, counts, age[, direction][, reservoir] at offsets from
                          an exclusive scan of the ranks' counts; attr checksum
+    /mechanics/displacement   float64 (nz+1, ny+1, nx+1, dim) on the cell corners, µm;
+                         attr checksum (only with [mechanics])
 
 Checksums are decomposition-independent (:mod:`.checksum`): cells are keyed by
 their natural index, agents by id. A checkpoint is written to a hidden
@@ -61,6 +63,8 @@ def structure(config) -> dict:
                                         for r in config.network.reactions]}
         out["reservoirs"] = len(config.agents.reservoirs)
         out["persistent"] = config.agents.motility.kind == "persistent"
+    if config.mechanics is not None:
+        out["mechanics"] = True
     return out
 
 
@@ -80,11 +84,25 @@ def _natural_keys(grid) -> np.ndarray:
     cached = _KEYS.get(id(grid))
     if cached is not None and cached[0] is grid:
         return cached[1]
-    idx = np.indices(grid.counts).reshape(grid.dim, -1, order="F") + np.array(grid.starts)[:, None]
-    keys = np.ravel_multi_index(tuple(idx), grid.domain.cells, order="F").astype(np.int64)
+    keys = _box_keys(grid.starts, grid.counts, grid.domain.cells)
     _KEYS.clear()
     _KEYS[id(grid)] = (grid, keys)
     return keys
+
+
+def _box_keys(starts, counts, shape) -> np.ndarray:
+    """Natural (x fastest) flat index of every point of the box ``starts``/``counts``
+    of a grid of ``shape`` points, in memory order (x fastest)."""
+    idx = np.indices(counts).reshape(len(counts), -1, order="F") + np.array(starts)[:, None]
+    return np.ravel_multi_index(tuple(idx), shape, order="F").astype(np.int64)
+
+
+def _displacement_layout(sim):
+    """(on-disk shape, this rank's box, keys of its vertices) of the displacement."""
+    mech = sim.mechanics
+    shape = tuple(n + 1 for n in sim.config.domain.cells)
+    box = tuple(slice(s, s + c) for s, c in zip(mech.starts, mech.counts))[::-1] + (slice(None),)
+    return tuple(reversed(shape)) + (sim.grid.dim,), box, _box_keys(mech.starts, mech.counts, shape)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -176,6 +194,11 @@ def _write_contents(sim, f) -> None:
         ds = create_unfilled(f, f"fields/{name}", shape, "f8")
         write_box(ds, box, data.T)
         ds.attrs["checksum"] = checksum(data.ravel(order="F"), keys, comm)
+    if sim.mechanics is not None:
+        shape, box, vertex_keys = _displacement_layout(sim)
+        ds = create_unfilled(f, "mechanics/displacement", shape, "f8")
+        write_box(ds, box, sim.mechanics.natural_array())
+        ds.attrs["checksum"] = checksum(sim.mechanics.nodal(), vertex_keys, comm)
     store = sim.population.store if sim.population is not None else None
     n = store.n if store is not None else 0
     total = comm.allreduce(n)
@@ -220,7 +243,7 @@ def read_checkpoint(sim, path: Path) -> dict:
             raise InputError(f"{where} has format version {int(version)}; this hybridsim "
                              f"({__version__}) reads version {FORMAT_VERSION}")
         theirs, ours = json.loads(attrs["structure"]), structure(cfg)
-        for key in ("size", "cells", "periodic", "fields", "network", "reservoirs", "persistent"):
+        for key in ("size", "cells", "periodic", "fields", "network", "reservoirs", "persistent", "mechanics"):
             if theirs.get(key) != ours.get(key):
                 raise InputError(f"{where} does not match this config: {key} is {theirs.get(key)} there and "
                                  f"{ours.get(key)} here (config hash {attrs['config_hash']} vs {config_hash(cfg)})")
@@ -241,6 +264,18 @@ def read_checkpoint(sim, path: Path) -> dict:
             if checksum(data.ravel(order="F"), keys, comm) != expected:
                 raise InputError(f"{where} is corrupt: field {name!r} fails its checksum")
             state["fields"][name] = data
+        if sim.mechanics is not None:
+            shape, box, vertex_keys = _displacement_layout(sim)
+
+            def read_displacement():
+                ds = f["mechanics"]["displacement"]
+                return np.ascontiguousarray(ds[box]), int(ds.attrs["checksum"])
+
+            data, expected = agree(comm, read_displacement)
+            rows = data.reshape(-1, sim.grid.dim)  # (z, y, x, component) → vertices x fastest
+            if checksum(rows, vertex_keys, comm) != expected:
+                raise InputError(f"{where} is corrupt: the displacement fails its checksum")
+            state["displacement"] = rows
         if sim.population is not None:
             total = int(attrs["agent_count"])
             start, stop = block(total, comm.rank, comm.size)
@@ -273,6 +308,8 @@ def apply_state(sim, state: dict) -> None:
     sim.t = float(attrs["time"])
     sim.step_index = int(attrs["step"])
     sim.next_id = int(attrs["next_id"])
+    if "displacement" in state:
+        sim.mechanics.u.getArray()[...] = state["displacement"].ravel()
     if sim.population is not None:
         store = sim.population.store
         store.keep(np.zeros(store.n, dtype=bool))
@@ -350,5 +387,13 @@ def describe(path: Path) -> list[str]:
             counts = f["agents"]["counts"][...]
             for k, name in enumerate(s["network"]["species"]):
                 lines.append(f"  species {name}: total {int(counts[:, k].sum())} molecules in cells")
+        if "mechanics" in f:
+            ds = f["mechanics"]["displacement"]
+            u = ds[...]
+            rows = u.reshape(-1, u.shape[-1])
+            vertex_keys = np.arange(len(rows), dtype=np.int64)
+            if checksum(rows, vertex_keys, comm) != int(ds.attrs["checksum"]):
+                bad.append("displacement")
+            lines.append(f"  mechanics: largest displacement {np.sqrt((rows**2).sum(axis=1)).max():.4g} µm")
         lines.append("  checksums: " + ("all valid" if not bad else "FAILED for " + ", ".join(bad)))
     return lines

@@ -46,8 +46,9 @@ def prepare_directory(comm, directory: Path) -> None:
 
 
 class RunOutput:
-    """The output of a run: fields (``fields.h5``) and agents (``agents.h5``),
-    each with its XDMF file, in one directory; every method is collective."""
+    """The output of a run: fields (``fields.h5``), agents (``agents.h5``) and
+    mechanics (``mechanics.h5``), each with its XDMF file, in one directory;
+    every method is collective."""
 
     def __init__(self, sim, directory: str | Path, field_names: list[str], *, restart_step: int | None = None,
                  warn=print):
@@ -65,6 +66,11 @@ class RunOutput:
         if sim.population is not None:
             self.agents = AgentWriter(sim.comm, directory, sim.config.network.species, sim.grid.dim,
                                       restart_step=restart_step, warn=warn)
+        self.mechanics = None
+        if sim.mechanics is not None:
+            from .mechanics_output import MechanicsWriter
+
+            self.mechanics = MechanicsWriter(sim, directory, restart_step=restart_step, warn=warn)
 
     def write(self, sim) -> None:
         """Write the current state of ``sim`` (a :class:`~hybridsim.simulation.Simulation`).
@@ -75,7 +81,8 @@ class RunOutput:
         failure = None
         for writer, args in ((self.fields, (sim.step_index, sim.t, sim.fields)),
                              (self.agents, (sim.population.store if sim.population else None, sim.step_index, sim.t,
-                                            sim.next_id))):
+                                            sim.next_id)),
+                             (self.mechanics, (sim.step_index, sim.t))):
             if writer is None:
                 continue
             try:
@@ -87,7 +94,7 @@ class RunOutput:
             raise StorageError(f"cannot write output {failures[0]}")
 
     def close(self) -> None:
-        for writer in (self.fields, self.agents):
+        for writer in (self.fields, self.agents, self.mechanics):
             if writer is not None:
                 writer.close()
 
@@ -149,8 +156,9 @@ class FieldWriter:
         self.file.close()
 
 
-def xdmf_text(size, cells, names, records, h5_name: str = FIELDS_FILE) -> str:
-    """XDMF 3 description of cell-centred fields on a uniform grid.
+def xdmf_text(size, cells, names, records, h5_name: str = FIELDS_FILE, node_vectors=()) -> str:
+    """XDMF 3 description of cell-centred fields ``names`` on a uniform grid, plus
+    3-component vectors ``node_vectors`` on its nodes (2D and 3D only).
 
     A 1D grid is described as a 2D grid one cell high, since XDMF has no 1D
     co-rectilinear mesh.
@@ -187,6 +195,13 @@ def xdmf_text(size, cells, names, records, h5_name: str = FIELDS_FILE) -> str:
             f'     <DataItem Dimensions="{geo_dims}" NumberType="Float" Precision="8" Format="XML">{steps}</DataItem>',
             "    </Geometry>",
         ]
+        for name in node_vectors:
+            lines += [
+                f'    <Attribute Name="{name}" AttributeType="Vector" Center="Node">',
+                f'     <DataItem Dimensions="{node_dims} 3" NumberType="Float" Precision="8" '
+                f'Format="HDF">{h5_name}:{group}/{name}</DataItem>',
+                "    </Attribute>",
+            ]
         for name in names:
             lines += [
                 f'    <Attribute Name="{name}" AttributeType="Scalar" Center="Cell">',

@@ -3,7 +3,9 @@
 Fields: 1D profiles over time, 2D maps, the mid-plane of 3D. Agents: their
 positions coloured by a network species (2D; x–y projection in 3D; species
 against x in 1D) and time series of the agent count and of each species'
-mean and Fano factor across cells.
+mean and Fano factor across cells. Mechanics: the last displacement and
+volumetric strain (1D: profiles; 2D: a map with the deformed grid outline,
+exaggerated; 3D: the mid-plane) and the tissue's size change over time.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from .agent_output import AGENTS_FILE
+from .mechanics_output import MECHANICS_FILE
 from .output import FIELDS_FILE
 
 
@@ -59,6 +62,66 @@ def plot_run(outdir, species=None, every_output: bool = False, color: str | None
         written += _plot_agents(plt, outdir, agents, color)
     elif color:
         raise InputError(f"--color selects an agent species, but {str(outdir)!r} has no {AGENTS_FILE}")
+    if (outdir / MECHANICS_FILE).is_file():
+        written += _plot_mechanics(plt, outdir, outdir / MECHANICS_FILE)
+    return written
+
+
+def _plot_mechanics(plt, outdir: Path, path: Path) -> list[Path]:
+    target = outdir / "plots"
+    target.mkdir(exist_ok=True)
+    written = []
+    with _open(path) as f:
+        steps = f["steps"]
+        names = sorted(steps)
+        if not names:
+            return []
+        times = [steps[n].attrs["time"] for n in names]
+        relative = [steps[n].attrs["relative_size_change"] for n in names]
+        g = steps[names[-1]]
+        u = g["displacement"][...]
+        dim = 1 if u.ndim == 1 else u.ndim - 1
+        strain = sum(g[f"strain_{a}{a}"][...] for a in "xyz"[:dim])
+        t = g.attrs["time"]
+        if dim == 1:
+            fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True)
+            L = float(f.attrs["size"][0])
+            a1.plot(np.linspace(0.0, L, u.size), u)
+            a1.set_ylabel("displacement u (µm)")
+            a2.stairs(strain, np.linspace(0.0, L, strain.size + 1))
+            a2.set_ylabel("strain ε")
+            a2.set_xlabel("x (µm)")
+            a1.set_title(f"tissue at t = {t:g} min")
+        else:
+            if dim == 3:
+                mid = u.shape[0] // 2
+                u, strain = u[mid], strain[strain.shape[0] // 2]
+            ny, nx = strain.shape
+            Lx, Ly = (float(v) for v in f.attrs["size"][:2])
+            fig, ax = plt.subplots(figsize=(6.4, 4.8))
+            bound = float(np.abs(strain).max()) or 1.0
+            image = ax.imshow(strain, origin="lower", extent=(0, Lx, 0, Ly), cmap="coolwarm", vmin=-bound,
+                              vmax=bound)
+            fig.colorbar(image, ax=ax, label="volumetric strain tr ε")
+            # the deformed grid, its displacement exaggerated to 5 % of the tissue's size
+            span = float(np.abs(u[..., :2]).max())
+            scale = 0.05 * max(Lx, Ly) / span if span > 0 else 0.0
+            X, Y = np.meshgrid(np.linspace(0, Lx, nx + 1), np.linspace(0, Ly, ny + 1))
+            X, Y = X + scale * u[..., 0], Y + scale * u[..., 1]
+            every = max(1, max(nx, ny) // 16)
+            ax.plot(X[::every].T, Y[::every].T, "k-", lw=0.5)
+            ax.plot(X[:, ::every], Y[:, ::every], "k-", lw=0.5)
+            ax.set_xlabel("x (µm)")
+            ax.set_ylabel("y (µm)")
+            ax.set_title(f"strain, deformed grid (displacement ×{scale:.3g}) at t = {t:g} min"
+                         + (", mid-plane z" if dim == 3 else ""), fontsize=9)
+        written.append(_save(fig, target / "mechanics.png", plt))
+        what = ("length", "area", "volume")[dim - 1]
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        ax.plot(times, relative, "o-")
+        ax.set_xlabel("time (min)")
+        ax.set_ylabel(f"relative {what} change")
+        written.append(_save(fig, target / "size_change.png", plt))
     return written
 
 

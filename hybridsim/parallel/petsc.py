@@ -9,6 +9,7 @@ differences between petsc4py 3.18 (Debian 12) and current releases.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 from ..errors import HybridsimError
 
@@ -49,3 +50,21 @@ def local_array(vec, shape, *, readonly: bool = False):
     axis 0 is x), viewing the vector's memory. Avoids ``getVecArray``, which warns
     under numpy 2."""
     return vec.getArray(readonly=readonly).reshape(shape, order="F")
+
+
+@contextmanager
+def option_defaults(defaults: dict[str, str]):
+    """Put ``defaults`` (option name without ``-`` → value) into PETSc's options
+    database where the user has not set them, for the duration of the block, so a
+    solver set up inside sees them and nothing leaks into a later solver with the
+    same prefix."""
+    options = get_petsc().Options()
+    database = options.getAll()
+    inserted = [key for key in defaults if key not in database]
+    for key in inserted:
+        options.setValue(key, defaults[key])
+    try:
+        yield
+    finally:
+        for key in inserted:
+            options.delValue(key)

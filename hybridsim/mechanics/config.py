@@ -1,0 +1,161 @@
+"""The ``[mechanics]`` part of a run config, validated into frozen dataclasses (no
+MPI, no PETSc here).
+
+Units: lengths and displacements µm; Young's modulus ``E``, tractions and stresses
+Pa (any pressure unit works if used throughout: the equations are linear);
+``alpha`` Pa per concentration unit; body force Pa/µm.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InputError
+from ..toml_reader import MISSING, Table, describe, fmt, suggest
+
+AXES = ("x", "y", "z")
+MODELS = {1: ("strip",), 2: ("plane_strain", "plane_stress"), 3: ("solid",)}
+FACE_KINDS = ("free", "clamped", "roller", "traction")
+
+
+@dataclass(frozen=True)
+class Support:
+    """Condition on one face: ``free`` (no traction), ``clamped`` (u = 0),
+    ``roller`` (normal displacement 0, free to slide: a symmetry plane) or
+    ``traction`` (prescribed traction vector, Pa)."""
+
+    kind: str = "free"
+    traction: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActiveStress:
+    """``σ_act = alpha · c · I`` (isotropic) or ``alpha · c · f⊗f`` along the unit
+    ``fibre`` f, with ``c`` the concentration of ``field``; alpha > 0 contracts."""
+
+    field: str
+    alpha: float  # Pa per concentration unit
+    fibre: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Mechanics:
+    """Small-strain linear elasticity of the tissue, ``∇·(σ_el(u) + σ_act) + f = 0``.
+
+    ``E`` and ``nu`` are :class:`~hybridsim.config.SpatialValue` (uniform, layers
+    or regions, evaluated at grid-cell centres). ``model``: ``strip`` (1D,
+    σ = E ε), ``plane_strain`` or ``plane_stress`` (2D; in plane stress the active
+    stress acts in the plane, as in a thin sheet), ``solid`` (3D).
+    ``boundary[axis][side]`` is a :class:`Support`. Solved every ``interval``
+    coupling steps; with ``advect_agents`` cells move with the tissue.
+    """
+
+    E: Any
+    nu: Any
+    model: str
+    boundary: tuple[tuple[Support, Support], ...]
+    active: ActiveStress | None = None
+    body_force: tuple[float, ...] = ()
+    interval: int = 1
+    advect_agents: bool = False
+    rtol: float = 1e-8
+    max_iterations: int = 2000
+
+    def constrained_components(self) -> set[int]:
+        """Displacement components fixed somewhere on the boundary."""
+        dim = len(self.boundary)
+        fixed: set[int] = set()
+        for axis, faces in enumerate(self.boundary):
+            for face in faces:
+                if face.kind == "clamped":
+                    fixed.update(range(dim))
+                elif face.kind == "roller":
+                    fixed.add(axis)
+        return fixed
+
+
+def _face(value: Any, key: str, dim: int) -> Support:
+    if isinstance(value, str):
+        if value == "traction":
+            raise InputError(f"{key} = 'traction' needs a vector: write {key} = {{ traction = [...] }} (Pa)")
+        if value not in FACE_KINDS:
+            raise InputError(f"{key} must be one of {', '.join(map(repr, FACE_KINDS))}"
+                             f"{suggest(value, FACE_KINDS)} (got {value!r})")
+        return Support(value)
+    if isinstance(value, dict):
+        t = Table(value, key)
+        traction = t.list_of("traction", float, length=dim)
+        t.finish()
+        return Support("traction", tuple(traction))
+    raise InputError(f"{key} must be 'free', 'clamped', 'roller' or {{ traction = [...] }} (got {describe(value)})")
+
+
+def parse_mechanics(t: Table, domain, field_names) -> Mechanics:
+    """Validate ``[mechanics]``; every problem is one :class:`InputError` line."""
+    from ..config import parse_spatial  # the config module imports this one
+
+    dim = domain.dim
+    for a in range(dim):
+        if domain.periodic[a]:
+            raise InputError(f"mechanics needs a domain without periodic axes (domain.periodic has {AXES[a]!r})")
+    models = MODELS[dim]
+    model = t.string("model", models[0], choices=models)
+    E = parse_spatial(t, "E", MISSING, dim, unit="Pa", positive=True)
+    if dim == 1 and t.has("nu"):
+        raise InputError(f"{t.key('nu')} has no meaning for a 1D strip (σ = E ε): remove it")
+    nu = parse_spatial(t, "nu", 0.3 if dim > 1 else 0.0, dim, unit="", positive=False)
+    bad = [v for v in nu.all_values() if not v < 0.5]
+    if dim > 1 and bad:
+        raise InputError(f"{t.key('nu')} must be < 0.5 for the compressible model (got {fmt(bad[0])}); "
+                         "ν → 0.5 is incompressible, which this solver does not treat")
+
+    active = None
+    at = t.table("active")
+    if at is not None:
+        field = at.string("field")
+        if field not in field_names:
+            raise InputError(f"{at.key('field')} names {field!r}, which is not a species"
+                             f"{suggest(field, field_names)}")
+        alpha = at.number("alpha", unit="Pa per concentration unit")
+        fibre = None
+        if at.has("fibre"):
+            fibre = at.list_of("fibre", float, length=dim)
+            norm = math.sqrt(sum(v * v for v in fibre))
+            if norm == 0.0:
+                raise InputError(f"{at.key('fibre')} must be a non-zero direction (got {fibre})")
+            fibre = tuple(v / norm for v in fibre)
+        at.finish()
+        active = ActiveStress(field, alpha, fibre)
+
+    faces = [[Support(), Support()] for _ in range(dim)]
+    bt = t.table("boundary")
+    if bt is not None:
+        valid = [f"{AXES[a]}_{side}" for a in range(dim) for side in ("min", "max")]
+        for name in bt.data:
+            if name not in valid:
+                raise InputError(f"{bt.key(name)} is not a face of a {dim}D domain "
+                                 f"(faces: {', '.join(valid)}){suggest(name, valid)}")
+            a = AXES.index(name[0])
+            faces[a][0 if name.endswith("min") else 1] = _face(bt.raw(name), bt.key(name), dim)
+        bt.finish()
+    body_force = tuple(t.list_of("body_force", float, [0.0] * dim, length=dim))
+    interval = t.integer("interval", 1, minimum=1)
+    advect = t.raw("advect_agents", False)
+    if not isinstance(advect, bool):
+        raise InputError(f"{t.key('advect_agents')} must be true or false (got {describe(advect)})")
+    rtol = t.number("rtol", 1e-8, positive=True)
+    max_iterations = t.integer("max_iterations", 2000, minimum=1)
+    t.finish()
+    mech = Mechanics(E=E, nu=nu, model=model, boundary=tuple((f[0], f[1]) for f in faces), active=active,
+                     body_force=body_force, interval=interval, advect_agents=advect, rtol=rtol,
+                     max_iterations=max_iterations)
+    missing = sorted(set(range(dim)) - mech.constrained_components())
+    if missing:
+        names = ", ".join(AXES[a] for a in missing)
+        raise InputError(
+            f"{t.key('boundary')} leaves rigid-body motion free (nothing holds the tissue along {names}): "
+            f"clamp a face, or put rollers on a face normal to {' and to '.join(AXES[a] for a in missing)}"
+        )
+    return mech

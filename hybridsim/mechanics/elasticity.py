@@ -1,0 +1,352 @@
+"""Mechanical equilibrium of the tissue: Q1 finite elements on the field grid.
+
+    ∇·(σ_el(u) + σ_act) + f = 0,   σ_el = λ tr(ε) I + 2μ ε,   ε = ½(∇u + ∇uᵀ)
+
+Why Q1 elements on the grid's cells: every grid cell of the fields is one
+element, so the active stress ``α c`` (c is cell-centred) is constant on each
+element and its load is exact; materials given per cell map one-to-one; and the
+displacement lives on the cell corners, a DMDA with ``cells + 1`` points and
+``dof = dim`` whose ownership follows the field grid's (a rank's elements only
+touch its own and its ghost vertices, so assembly and loads need no extra
+communication). Linear elements are second-order accurate in the displacement
+and do not lock in bending-free problems like these; ν close to ½ would lock,
+and is refused in the config.
+
+Boundary conditions: clamped (u = 0) and roller (u·n = 0) rows and columns are
+removed symmetrically (``zeroRowsColumns``), so the operator stays SPD for CG;
+traction and free faces are natural. The operator is assembled once (it does
+not depend on the field) and preconditioned by smoothed-aggregation AMG (GAMG)
+that knows the rigid-body modes. PETSc options use the prefix ``mech_``.
+
+Units: µm for lengths and displacements; E, stresses and tractions in one
+pressure unit (Pa); α in Pa per concentration unit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..errors import RunError
+from ..fields.coefficients import evaluate
+from ..fields.solvers import check_type_options, converged_reason_name
+from ..parallel.grid import Grid
+from ..parallel.petsc import create_matrix, get_petsc, local_array, option_defaults
+from .config import Mechanics
+from .element import face_load_weights, node_offsets, reference_element
+
+PREFIX = "mech_"
+_CHUNK = 1 << 15  # elements assembled per call (bounds the memory of the element matrices)
+
+
+def lame(E: np.ndarray, nu: np.ndarray, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lamé parameters (λ, μ) (Pa) for the model: a 1D strip has σ = E ε (λ = 0,
+    μ = E/2); plane stress uses λ* = 2λμ/(λ + 2μ)."""
+    if model == "strip":
+        return np.zeros_like(E), E / 2.0
+    lam = E * nu / ((1.0 + nu) * (1.0 - 2.0 * nu))
+    mu = E / (2.0 * (1.0 + nu))
+    if model == "plane_stress":
+        lam = 2.0 * lam * mu / (lam + 2.0 * mu)
+    return lam, mu
+
+
+@njit(cache=True)
+def _sample_nodal(u, geometry, spacing, points, out):
+    """Multilinear interpolation of the nodal field ``u`` (ghosted, shape
+    ``(n_nodes, dim)``, x fastest; ``geometry`` = ghost starts, then ghost counts) at ``points``."""
+    dim = points.shape[1]
+    for p in range(points.shape[0]):
+        base = np.zeros(3, np.int64)
+        frac = np.zeros(3)
+        for a in range(dim):
+            s = points[p, a] / spacing[a]
+            k = np.int64(math.floor(s))
+            base[a] = k
+            frac[a] = s - k
+        for c in range(dim):
+            out[p, c] = 0.0
+        for n in range(1 << dim):
+            w = 1.0
+            index = 0
+            stride = 1
+            for a in range(dim):
+                bit = (n >> a) & 1
+                w *= frac[a] if bit else 1.0 - frac[a]
+                index += (base[a] + bit - geometry[a]) * stride
+                stride *= geometry[3 + a]
+            for c in range(dim):
+                out[p, c] += w * u[index, c]
+
+
+class Elasticity:
+    """The tissue's mechanical equilibrium on ``grid`` (collective).
+
+    Attributes
+    ----------
+    u:
+        Displacement (µm), a global vector of the vertex DMDA ``da`` (``dof = dim``).
+    iterations:
+        Krylov iterations of the last solve; ``setup_seconds`` the assembly and
+        preconditioner set-up time of the constructor.
+    """
+
+    def __init__(self, grid: Grid, mechanics: Mechanics):
+        import time
+
+        start = time.perf_counter()
+        PETSc = get_petsc()
+        self.grid = grid
+        self.mechanics = mechanics
+        self.dim = dim = grid.dim
+        cells = grid.domain.cells
+        ranges = [np.array(r, dtype=PETSc.IntType) for r in grid.da.getOwnershipRanges()]
+        for r in ranges:
+            r[-1] += 1  # the last rank along an axis also owns the far vertices
+        self.da = PETSc.DMDA().create(
+            dim=dim, dof=dim, sizes=[n + 1 for n in cells], proc_sizes=grid.proc_sizes,
+            ownership_ranges=ranges, stencil_type=PETSc.DMDA.StencilType.BOX, stencil_width=1,
+            comm=grid.da.getComm(),
+        )
+        bounds = []
+        for L in grid.domain.size:
+            bounds += [0.0, L]
+        self.da.setUniformCoordinates(*bounds)
+        self.starts = tuple(int(r[0]) for r in self.da.getRanges())
+        self.counts = tuple(int(r[1] - r[0]) for r in self.da.getRanges())
+        self.ghost_starts = tuple(int(r[0]) for r in self.da.getGhostRanges())
+        self.ghost_counts = tuple(int(r[1] - r[0]) for r in self.da.getGhostRanges())
+        self.element = reference_element(grid.spacing)
+        self._element_dofs = self._dof_map()
+        centres = grid.cell_centers()
+        E = evaluate(mechanics.E, centres)
+        nu = evaluate(mechanics.nu, centres)
+        self.lam, self.mu = lame(E, nu, mechanics.model)
+
+        self.A = create_matrix(self.da)
+        self._assemble()
+        self.fixed = self._fixed_rows()
+        self.A.zeroRowsColumns(self.fixed, 1.0)
+        self.near_null = PETSc.NullSpace().createRigidBody(self.da.getCoordinates())
+        self.A.setNearNullSpace(self.near_null)
+
+        self.u = self.da.createGlobalVec()
+        self.u.set(0.0)
+        self._b = self.da.createGlobalVec()
+        self._local = self.da.createLocalVec()
+        self._constant_load = self._fixed_load()
+        self.ksp = PETSc.KSP().create(comm=self.da.getComm())
+        self._setup_solver()
+        self.iterations = 0
+        self.setup_seconds = time.perf_counter() - start
+
+    # ------------------------------------------------------------------ assembly
+
+    def _dof_map(self) -> np.ndarray:
+        """Local (ghosted) dof indices of every owned element, ``(n_elements, n_dof)``,
+        elements in the grid's memory order (x fastest)."""
+        dim = self.dim
+        g = self.grid
+        axes = [np.arange(g.starts[a], g.starts[a] + g.counts[a]) - self.ghost_starts[a] for a in range(dim)]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        lower = np.stack([m.ravel(order="F") for m in mesh], axis=1)  # (n_el, dim) ghosted vertex index
+        strides = np.cumprod((1,) + self.ghost_counts[:-1])
+        nodes = (lower[:, None, :] + node_offsets(dim)[None]) @ strides  # (n_el, 2^dim)
+        dofs = nodes[:, :, None] * dim + np.arange(dim)
+        return dofs.reshape(len(lower), -1).astype(get_petsc().IntType)
+
+    def _assemble(self) -> None:
+        PETSc = get_petsc()
+        el = self.element
+        dofs = self._element_dofs
+        for s in range(0, len(dofs), _CHUNK):
+            part = slice(s, s + _CHUNK)
+            values = (self.lam[part, None, None] * el.K_lambda + self.mu[part, None, None] * el.K_mu)
+            self.A.setValuesLocalRCV(dofs[part], dofs[part], values.reshape(len(values), -1),
+                                     addv=PETSc.InsertMode.ADD_VALUES)
+        self.A.assemble()
+
+    def _fixed_rows(self) -> np.ndarray:
+        """Global rows of the displacement components held by clamped and roller
+        faces on this rank's vertices."""
+        dim = self.dim
+        cells = self.grid.domain.cells
+        axes = [np.arange(self.starts[a], self.starts[a] + self.counts[a]) for a in range(dim)]
+        mesh = [m.ravel(order="F") for m in np.meshgrid(*axes, indexing="ij")]
+        local_node = sum((mesh[a] - self.ghost_starts[a]) * int(np.prod(self.ghost_counts[:a])) for a in range(dim))
+        rows = []
+        for axis, faces in enumerate(self.mechanics.boundary):
+            for side, face in enumerate(faces):
+                if face.kind not in ("clamped", "roller"):
+                    continue
+                on = mesh[axis] == (0 if side == 0 else cells[axis])
+                comps = range(dim) if face.kind == "clamped" else (axis,)
+                for c in comps:
+                    rows.append(local_node[on] * dim + c)
+        local = np.unique(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
+        return self.da.getLGMap().apply(local.astype(get_petsc().IntType))
+
+    def _scatter_add(self, contributions: np.ndarray, out) -> None:
+        """Add element contributions ``(n_elements, n_dof)`` into the global vector ``out``."""
+        PETSc = get_petsc()
+        local = np.bincount(self._element_dofs.ravel(), weights=contributions.ravel(),
+                            minlength=self._local.getLocalSize())
+        self._local.setArray(local)
+        self.da.localToGlobal(self._local, out, addv=PETSc.InsertMode.ADD_VALUES)
+
+    def _fixed_load(self):
+        """Load of the uniform body force and the prescribed tractions (constant in time)."""
+        el = self.element
+        dim = self.dim
+        n_el = len(self._element_dofs)
+        contributions = np.zeros((n_el, el.n_nodes, dim))
+        f = np.asarray(self.mechanics.body_force, dtype=float)
+        if np.any(f):
+            share = el.mass.sum(axis=0) * el.gauss_weight  # ∫ N_n dV, µm^dim
+            contributions += share[None, :, None] * f
+        g = self.grid
+        index = [m.ravel(order="F") for m in np.meshgrid(
+            *[np.arange(g.starts[a], g.starts[a] + g.counts[a]) for a in range(dim)], indexing="ij")]
+        for axis, faces in enumerate(self.mechanics.boundary):
+            for side, face in enumerate(faces):
+                if face.kind != "traction":
+                    continue
+                at_face = index[axis] == (0 if side == 0 else g.domain.cells[axis] - 1)
+                weights = face_load_weights(dim, g.spacing, axis, side)
+                contributions[at_face] += weights[None, :, None] * np.asarray(face.traction)
+        load = self.da.createGlobalVec()
+        load.set(0.0)
+        self._scatter_add(contributions.reshape(n_el, -1), load)
+        return load
+
+    def body_force_load(self, force) -> object:
+        """Load vector (global) of a body force ``force(points) → (n, dim)`` (Pa/µm at
+        points in µm), integrated by Gauss quadrature on every element."""
+        el = self.element
+        g = self.grid
+        lower = g.cell_centers() - 0.5 * g.spacing  # element corners (µm)
+        points = (lower[:, None, :] + el.gauss_points[None]).reshape(-1, self.dim)
+        f = np.asarray(force(points), dtype=float).reshape(len(lower), len(el.gauss_points), self.dim)
+        contributions = np.einsum("gn,egi->eni", el.mass * el.gauss_weight, f)
+        load = self.da.createGlobalVec()
+        load.set(0.0)
+        self._scatter_add(contributions.reshape(len(lower), -1), load)
+        return load
+
+    def active_load(self, concentration: np.ndarray, out) -> None:
+        """Add the load of ``σ_act = α c I`` (or ``α c f⊗f``) to ``out``;
+        ``concentration`` is per owned grid cell (memory order)."""
+        active = self.mechanics.active
+        el = self.element
+        S = el.stress_load  # (nodes, dim)
+        if active.fibre is not None:
+            f = np.asarray(active.fibre)
+            S = np.outer(S @ f, f)  # Σ_b f_i f_b ∂_b N_n
+        c = np.asarray(concentration, dtype=float).ravel(order="F")
+        contributions = -active.alpha * c[:, None, None] * S[None]
+        self._scatter_add(contributions.reshape(len(c), -1), out)
+
+    # ------------------------------------------------------------------ solving
+
+    def _setup_solver(self) -> None:
+        PETSc = get_petsc()
+        m = self.mechanics
+        check_type_options()
+        defaults = {
+            "ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": repr(m.rtol), "ksp_atol": "1e-50",
+            "ksp_max_it": str(m.max_iterations),
+            # the test uses the true residual, so rtol means what it says
+            "ksp_norm_type": "unpreconditioned",
+        }
+        self.ksp.setOptionsPrefix(PREFIX)
+        self.ksp.setOperators(self.A)
+        self.ksp.setInitialGuessNonzero(True)
+        with option_defaults({PREFIX + k: v for k, v in defaults.items()}):
+            try:
+                self.ksp.setFromOptions()
+                self.ksp.setUp()
+            except PETSc.Error as exc:
+                from ..errors import InputError
+
+                raise InputError(f"PETSc could not set up solver -{PREFIX} with these options: {exc}") from None
+
+    def solve(self, concentration: np.ndarray | None = None, extra_load=None):
+        """Solve for the displacement under the active stress of ``concentration``
+        (per owned grid cell; None: no active stress) plus the constant loads and
+        ``extra_load`` (a global vector); the previous displacement is the initial
+        guess. Returns :attr:`u`."""
+        b = self._b
+        self._constant_load.copy(b)
+        if concentration is not None and self.mechanics.active is not None:
+            self.active_load(concentration, b)
+        if extra_load is not None:
+            b.axpy(1.0, extra_load)
+        b.setValues(self.fixed, np.zeros(len(self.fixed)))
+        b.assemble()
+        self.ksp.solve(b, self.u)
+        self.iterations = self.ksp.getIterationNumber()
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            raise RunError(f"the mechanics solve did not converge ({converged_reason_name(reason)} after "
+                           f"{self.iterations} iterations); try -mech_ksp_max_it or check the boundary conditions")
+        return self.u
+
+    # ------------------------------------------------------------------ results
+
+    def nodal(self, vec=None, *, ghosted: bool = False) -> np.ndarray:
+        """Displacement (µm) on this rank's (or its ghosted) vertices, shape
+        ``(n_vertices, dim)`` with x fastest."""
+        vec = self.u if vec is None else vec
+        if not ghosted:
+            return vec.getArray(readonly=True).reshape(-1, self.dim)
+        self.da.globalToLocal(vec, self._local)
+        return self._local.getArray(readonly=True).reshape(-1, self.dim)
+
+    def gradients(self, vec=None) -> np.ndarray:
+        """Mean displacement gradient ``∂u_i/∂x_b`` of every owned element, ``(n, dim, dim)``."""
+        U = self.nodal(vec, ghosted=True).ravel()[self._element_dofs]
+        U = U.reshape(len(U), self.element.n_nodes, self.dim)
+        return np.einsum("eni,nb->eib", U, self.element.centre_gradient)
+
+    def strain(self, vec=None) -> np.ndarray:
+        """Mean small strain of every owned element, ``(n, dim, dim)`` (dimensionless)."""
+        G = self.gradients(vec)
+        return 0.5 * (G + np.swapaxes(G, 1, 2))
+
+    def stress(self, strain: np.ndarray) -> np.ndarray:
+        """Elastic (passive) stress ``λ tr(ε) I + 2μ ε`` (Pa) of every owned element."""
+        trace = np.trace(strain, axis1=1, axis2=2)
+        return (self.lam * trace)[:, None, None] * np.eye(self.dim) + 2.0 * self.mu[:, None, None] * strain
+
+    def size_change(self, vec=None) -> tuple[float, float]:
+        """Change of the tissue's length (1D, µm), area (2D, µm²) or volume (3D, µm³),
+        ``∫ ∇·u dV``, and that change relative to the undeformed size (collective)."""
+        local = float(np.trace(self.strain(vec), axis1=1, axis2=2).sum()) * self.grid.cell_volume
+        total = self.grid.comm.allreduce(local)
+        return total, total / float(np.prod(self.grid.domain.size))
+
+    def sample(self, points: np.ndarray, vec=None) -> np.ndarray:
+        """Displacement (µm) at ``points`` ``(n, dim)`` inside this rank's cells,
+        interpolated multilinearly from the vertices."""
+        u = np.ascontiguousarray(self.nodal(vec, ghosted=True))
+        out = np.empty((len(points), self.dim))
+        geometry = np.zeros(6, dtype=np.int64)
+        geometry[:self.dim] = self.ghost_starts
+        geometry[3:3 + self.dim] = self.ghost_counts
+        pts = np.ascontiguousarray(points, dtype=float).reshape(-1, self.dim)
+        # points on the domain's upper face interpolate in the last element
+        pts = np.minimum(pts, np.asarray(self.grid.domain.size) * (1 - 1e-15))
+        _sample_nodal(u, geometry, np.asarray(self.grid.spacing, dtype=float), pts, out)
+        return out
+
+    def natural_array(self, vec=None) -> np.ndarray:
+        """Owned displacement as ``(…, z, y, x, dim)`` in natural order (for output)."""
+        counts = self.counts
+        return local_array(self.u if vec is None else vec, (self.dim, *counts), readonly=True).transpose(
+            *range(self.dim, 0, -1), 0)
+
+    def destroy(self) -> None:
+        for obj in (self.ksp, self.A, self.near_null, self.u, self._b, self._local, self._constant_load, self.da):
+            obj.destroy()
