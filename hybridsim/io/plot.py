@@ -98,19 +98,21 @@ def _plot_mechanics(plt, outdir: Path, path: Path) -> list[Path]:
                 u, strain = u[mid], strain[strain.shape[0] // 2]
             ny, nx = strain.shape
             Lx, Ly = (float(v) for v in f.attrs["size"][:2])
-            fig, ax = plt.subplots(figsize=(6.4, 4.8))
+            aspect = Ly / Lx
+            fig, ax = plt.subplots(figsize=(7.2, float(np.clip(6.0 * aspect, 1.2, 6.0)) + 1.4))
             bound = float(np.abs(strain).max()) or 1.0
             image = ax.imshow(strain, origin="lower", extent=(0, Lx, 0, Ly), cmap="coolwarm", vmin=-bound,
                               vmax=bound)
-            fig.colorbar(image, ax=ax, label="volumetric strain tr ε")
+            fig.colorbar(image, ax=ax, label="tr ε", fraction=0.046 if aspect < 0.5 else 0.15, pad=0.02)
             # the deformed grid, its displacement exaggerated to 5 % of the tissue's size
             span = float(np.abs(u[..., :2]).max())
             scale = 0.05 * max(Lx, Ly) / span if span > 0 else 0.0
             X, Y = np.meshgrid(np.linspace(0, Lx, nx + 1), np.linspace(0, Ly, ny + 1))
             X, Y = X + scale * u[..., 0], Y + scale * u[..., 1]
-            every = max(1, max(nx, ny) // 16)
-            ax.plot(X[::every].T, Y[::every].T, "k-", lw=0.5)
-            ax.plot(X[:, ::every], Y[:, ::every], "k-", lw=0.5)
+            rows = np.unique(np.r_[np.arange(0, ny + 1, max(1, ny // 8)), ny])
+            columns = np.unique(np.r_[np.arange(0, nx + 1, max(1, nx // 16)), nx])
+            ax.plot(X[rows].T, Y[rows].T, "k-", lw=0.5)
+            ax.plot(X[:, columns], Y[:, columns], "k-", lw=0.5)
             ax.set_xlabel("x (µm)")
             ax.set_ylabel("y (µm)")
             ax.set_title(f"strain, deformed grid (displacement ×{scale:.3g}) at t = {t:g} min"

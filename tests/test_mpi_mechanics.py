@@ -1,0 +1,129 @@
+"""Mechanics under MPI: the same displacement on 1, 2 and 4 ranks, continuation
+from a checkpoint on another rank count, and bad material input refused in one
+line on every rank before any solve."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from mpi import hybridsim
+from test_cli_errors import _assert_one_error_line
+
+# a field from a source in a disc (non-uniform), per-region stiffness, a clamped face,
+# a traction, isotropic or fibre active stress; tight tolerances for both solves
+CONFIG = """
+[domain]
+size = {size}
+cells = {cells}
+[time]
+dt = 1.0
+t_end = 2.0
+[solver]
+rtol = 1e-12
+[species.ca]
+D = 40.0
+decay = 0.05
+[[species.ca.sources]]
+rate = 2.0
+region = {{ center = {centre}, radius = 15.0 }}
+[mechanics]
+E = {{ value = 1000.0, regions = [{{ center = {centre}, radius = 10.0, value = 3000.0 }}] }}
+nu = 0.35
+active = {{ field = "ca", alpha = 40.0{fibre} }}
+boundary = {{ x_min = "clamped", y_max = {{ traction = {traction} }} }}
+rtol = 1e-12
+"""
+CASES = {
+    "2d": dict(size=[96.0, 64.0], cells=[48, 32], centre=[48.0, 32.0], fibre="", traction=[0.0, -2.0]),
+    "3d": dict(size=[48.0, 32.0, 32.0], cells=[24, 16, 16], centre=[24.0, 16.0, 16.0],
+               fibre=", fibre = [1.0, 1.0, 0.0]", traction=[0.0, -2.0, 0.0]),
+}
+
+
+def _displacement(out):
+    with h5py.File(out / "mechanics.h5", "r") as f:
+        last = sorted(f["steps"])[-1]
+        return f["steps"][last]["displacement"][...]
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_displacement_on_1_2_and_4_ranks(tmp_path, case):
+    cfg = tmp_path / "mech.toml"
+    cfg.write_text(CONFIG.format(**CASES[case]))
+    results = {}
+    for n in (1, 2, 4):
+        out = tmp_path / f"out{n}"
+        run = hybridsim(n, "run", str(cfg), "-o", str(out), "--quiet")
+        assert run.returncode == 0, run.stderr
+        results[n] = _displacement(out)
+    scale = np.abs(results[1]).max()
+    assert scale > 0.1  # µm: a real deformation
+    for n in (2, 4):
+        assert np.abs(results[n] - results[1]).max() <= 1e-8 * scale, n
+
+
+ADVECTED = CONFIG.format(**CASES["2d"]).replace("t_end = 2.0", "t_end = 6.0") + """
+advect_agents = true
+[checkpoint]
+interval = 3.0
+keep = 5
+[network]
+species = { P = 3 }
+reactions = [{ products = { P = 1 }, rate = 1.0 }]
+[agents]
+initial = { count = 400 }
+motility = { type = "brownian", diffusivity = 2.0 }
+"""
+
+
+def _checkpoint(out, step):
+    with h5py.File(out / "checkpoints" / f"checkpoint-{step:010d}.h5", "r") as f:
+        order = np.argsort(f["agents"]["ids"][...])
+        return f["mechanics"]["displacement"][...], f["agents"]["position"][...][order]
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("n", (1, 4))
+def test_written_on_two_ranks_continued_on_n(tmp_path, n):
+    cfg = tmp_path / "advected.toml"
+    cfg.write_text(ADVECTED)
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert hybridsim(2, "run", str(cfg), "-o", str(whole), "--quiet").returncode == 0
+    assert hybridsim(2, "run", str(cfg), "-o", str(part), "--quiet", "--t-end", "3").returncode == 0
+    result = hybridsim(n, "run", str(cfg), "-o", str(part), "--restart", "latest")
+    assert result.returncode == 0, result.stderr
+    assert "restarted from" in result.stdout
+    u_a, x_a = _checkpoint(whole, 6)
+    u_b, x_b = _checkpoint(part, 6)
+    assert np.abs(u_a - u_b).max() <= 1e-8 * np.abs(u_a).max()
+    assert np.abs(x_a - x_b).max() <= 1e-8 * 96.0  # cells moved with the tissue alike
+
+
+BAD = {
+    "nu of one half": ("nu = 0.35", "nu = 0.5", "mechanics.nu must be < 0.5 for the compressible model (got 0.5)"),
+    "non-positive E": ("value = 1000.0, regions", "value = -5.0, regions",
+                       "mechanics.E.value must be > 0 Pa (got -5)"),
+    "rigid-body motion left free": ('x_min = "clamped", ', 'x_min = "roller", ',
+                                    "mechanics.boundary leaves rigid-body motion free (nothing holds the tissue "
+                                    "along y)"),
+    "unknown face kind": ('x_min = "clamped"', 'x_min = "glued"',
+                          "mechanics.boundary.x_min must be one of 'free', 'clamped', 'roller', 'traction'"),
+    "active field is not a species": ('field = "ca"', 'field = "calcium"',
+                                      "mechanics.active.field names 'calcium', which is not a species"),
+}
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_material_input_gives_one_line_before_any_solve(tmp_path, case):
+    old, new, expected = BAD[case]
+    text = CONFIG.format(**CASES["2d"])
+    assert old in text
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text.replace(old, new))
+    out = tmp_path / "out"
+    result = hybridsim(2, "run", str(cfg), "-o", str(out))
+    _assert_one_error_line(result, 2, expected)
+    assert not Path(out).exists()  # refused before anything was written
