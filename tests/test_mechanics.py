@@ -279,3 +279,24 @@ initial = { count = 300 }
     np.testing.assert_allclose(x, (1 + e) * x0, rtol=1e-9)
     start.destroy()
     sim.destroy()
+
+
+def _iterations_3d(n):
+    from hybridsim.mechanics.elasticity import Elasticity
+    from hybridsim.parallel.grid import Grid
+
+    cfg = parse_config(UNIFORM.format(size=[1.0, 1.0, 1.0], cells=[n, n, n], E=E,
+                                      extra='active = { field = "ca", alpha = 1.0 }\nboundary = { x_min = "clamped" }'))
+    grid = Grid(cfg.domain)
+    mech = Elasticity(grid, cfg.mechanics)
+    r2 = ((grid.cell_centers() - 0.5) ** 2).sum(axis=1)
+    mech.solve(np.exp(-r2 / 0.02))
+    its = mech.iterations
+    mech.destroy()
+    grid.destroy()
+    return its
+
+
+def test_krylov_iterations_bounded_under_refinement_3d():
+    coarse, fine = _iterations_3d(8), _iterations_3d(32)
+    assert fine <= 1.5 * coarse + 3, (coarse, fine)
