@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up hybridsim in .venv (idempotent; safe to run again).
 #
-# 1. Find a Python on which mpi4py, petsc4py, parallel h5py, numba and numpy import:
+# 1. Find a Python on which mpi4py, petsc4py, parallel h5py, numba, numpy and scipy import:
 #    $HYBRIDSIM_PYTHON if set, else the python3 on PATH (cluster module, conda-forge,
 #    Spack), else /usr/bin/python3. If none has the stack and apt-get is available,
 #    install Debian's packages (PETSc 3.18, OpenMPI, parallel HDF5).
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 APT_PACKAGES="python3-petsc4py python3-mpi4py python3-h5py-mpi python3-numba python3-numpy \
-  python3-matplotlib python3-pytest python3-venv python3-pip openmpi-bin"
+  python3-scipy python3-matplotlib python3-pytest python3-venv python3-pip openmpi-bin"
 DEBIAN_PETSC_GLOB="/usr/lib/petscdir/petsc*/*-real/lib/python3/dist-packages"
 
 log() { echo "setup: $*"; }
@@ -28,7 +28,7 @@ extra = os.environ.get("HYBRIDSIM_EXTRA_PATH")
 if extra:
     sys.path.append(extra)
 missing = []
-for mod in ("numpy", "numba", "mpi4py", "petsc4py", "h5py"):
+for mod in ("numpy", "scipy", "numba", "mpi4py", "petsc4py", "h5py"):
     try:
         importlib.import_module(mod)
     except Exception:
