@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     ssa.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ssa.set_defaults(func=cmd_ssa)
 
+    from .analysis.commands import add_parser as add_analyze
+
+    add_analyze(sub, _Parser, _positive_float, _positive_int)
+
     plot = sub.add_parser(
         "plot",
         help="draw PNG images of a run's fields and agents",
@@ -350,7 +354,30 @@ def cmd_check(args, petsc_args: list[str]) -> int:
         _print_agents(config, ranks)
     if config.mechanics is not None:
         _print_mechanics(config, ranks)
+    _print_lens(config)
     return 0
+
+
+def _print_lens(config) -> None:
+    """Which treatment each species' molecule numbers call for (hybridsim analyze lens)."""
+    from .analysis.lens import field_lens, network_lens, typical_fields
+
+    lines = []
+    if config.network is not None:
+        fields = {name: value for name, (value, _) in typical_fields(config).items()}
+        try:
+            for s in network_lens(config.network, fields):
+                lines.append(f"  {s.name}: {s.method} — {s.reason}")
+        except (RuntimeError, InputError) as exc:  # the lens is advice: never fail the check on it
+            lines.append(f"  (network species: no estimate: {exc})")
+        if config.agents.method == "tau-leaping" and any(s.method == "exact SSA" for s in network_lens(
+                config.network, fields)):
+            lines.append("  note: tau-leaping falls back to exact events for the low-copy species")
+    for s in field_lens(config):
+        lines.append(f"  field {s.name}: {s.method} — {s.reason}")
+    if lines:
+        print("lens (typical molecule numbers → treatment; `hybridsim analyze lens` for more):")
+        print("\n".join(lines))
 
 
 def _print_mechanics(config, ranks: int) -> None:

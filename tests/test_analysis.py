@@ -153,3 +153,240 @@ def test_fast_reactions_are_found_from_the_spectrum():
     assert sep.epsilon < 1e-3
     with pytest.raises(InputError, match="no separation of time scales"):
         detect_fast(RateEquations(TWO_STAGE), np.array([4.0, 800.0]), min_gap=100.0)
+
+
+# ----------------------------------------------------------------------------- noise
+
+def _stationary_birth_death(n_cells=2000, dt=0.25, n_times=801):
+    from hybridsim.agents import simulate_well_mixed
+
+    net = {"species": {"X": 40}, "reactions": [{"products": {"X": 1}, "rate": 20.0},
+                                               {"reactants": {"X": 1}, "rate": 0.5}]}
+    t = 30.0 + dt * np.arange(n_times)  # after 15 relaxation times
+    return t, simulate_well_mixed(net, n_cells, t, seed=7)[:, :, 0]
+
+
+def test_noise_statistics_of_birth_death_cells():
+    """Poisson: Fano 1 and CV² = 1/μ; autocorrelation e^{−γt}, correlation time 1/γ = 2 min;
+    tissue averages of independent cells: variance ∝ N^−1."""
+    from hybridsim.analysis.noise import across_cells, autocorrelation, averaging
+
+    t, x = _stationary_birth_death()
+    n_cells = x.shape[1]
+    snapshots = x[::40]  # 10 min apart: 5 correlation times, nearly independent
+    stats = across_cells(snapshots)
+    # s.d. of a sample Fano factor of Poisson counts ≈ √(2/n) (and 1/μ more); 21 snapshots
+    tolerance = 4 * np.sqrt(2 / n_cells) / np.sqrt(len(snapshots))
+    assert abs(stats.fano.mean() - 1.0) < tolerance
+    np.testing.assert_allclose(stats.cv2.mean(), 1 / 40.0, rtol=tolerance * 1.2)
+    acf = autocorrelation(x, 0.25)
+    assert abs(acf.time - 2.0) < 4 * acf.stderr + 0.01, (acf.time, acf.stderr)
+    np.testing.assert_allclose(acf.rho[1:9], np.exp(-0.5 * acf.lags[1:9]), atol=0.02)
+    avg = averaging(snapshots, sizes=[1, 2, 5, 10, 20, 50, 100])
+    assert abs(avg.exponent + 1.0) < 0.05, avg.exponent
+
+
+def test_noise_reads_run_output(tmp_path):
+    """read_counts follows each cell by id across outputs, whatever order rows are stored in."""
+    import h5py
+
+    from hybridsim.analysis.noise import read_counts
+
+    path = tmp_path / "agents.h5"
+    with h5py.File(path, "w") as f:
+        for k, (ids, counts) in enumerate([([3, 1, 2], [30, 10, 20]), ([2, 3, 9, 1], [21, 31, 91, 11])]):
+            g = f.create_group(f"steps/{k:06d}")
+            g.attrs["time"] = 5.0 * k
+            g["id"] = np.array(ids)
+            g["species/P"] = np.array(counts)
+    times, counts = read_counts(tmp_path, "P")
+    np.testing.assert_array_equal(times, [0.0, 5.0])
+    np.testing.assert_array_equal(counts, [[10, 20, 30], [11, 21, 31]])
+    with pytest.raises(InputError, match="no species 'Q'"):
+        read_counts(path, "Q")
+
+
+# ----------------------------------------------------------------------------- lens
+
+
+def test_lens_thresholds_and_the_two_stage_levels():
+    from hybridsim.analysis.lens import DETERMINISTIC_FROM, EXACT_BELOW, network_lens, recommend
+
+    assert recommend("A", EXACT_BELOW / 2).method == "exact SSA"
+    assert recommend("A", EXACT_BELOW * 2).method == "tau-leaping"
+    assert recommend("A", DETERMINISTIC_FROM * 2).method == "deterministic"
+    assert recommend("A", 400.0).noise == pytest.approx(0.05)
+    m, p = network_lens(TWO_STAGE)
+    assert m.typical == pytest.approx(4.0, rel=1e-6) and m.method == "exact SSA"
+    assert p.typical == pytest.approx(800.0, rel=1e-6) and p.method == "tau-leaping"
+
+
+LENS_CONFIG = """
+[domain]
+size = [200.0, 100.0]
+cells = [40, 20]
+[time]
+dt = 1.0
+t_end = 10.0
+[species.cytokine]
+D = 100.0
+decay = 0.25
+[network]
+species = { P = 100 }
+reactions = [
+  { name = "secretion", reactants = { P = 1 }, products = { P = 1 }, rate = 0.03, secretes = { cytokine = 2 } },
+  { name = "turnover", reactants = { P = 1 }, rate = 0.1 },
+  { name = "synthesis", products = { P = 1 }, rate = 10.0 }]
+[agents]
+diameter = 8.0
+initial = { count = 500 }
+"""
+
+
+def test_secreted_field_level_and_continuum_report():
+    """Cells at ρ secreting s per min into a field decaying at k hold it near ρ·s/k;
+    an ℓ-sized patch holds ρ·ℓ² cells and fluctuates by 1/√(ρ ℓ²)."""
+    from hybridsim.analysis.lens import continuum_report, field_lens, typical_fields
+    from hybridsim.config import parse_config
+
+    cfg = parse_config(LENS_CONFIG)
+    rho = 500 / (200.0 * 100.0)
+    s = 0.03 * 100 * 2  # propensity at P = 100 (steady: 10/0.1) times molecules per firing
+    value, why = typical_fields(cfg)["cytokine"]
+    assert value == pytest.approx(rho * s / 0.25, rel=1e-6) and "secretion" in why
+    (lens,) = field_lens(cfg)
+    assert lens.typical == pytest.approx(value * 5.0 * 5.0, rel=1e-6)  # per 5×5 µm² voxel
+    report = continuum_report(cfg, 500)
+    ell = np.sqrt(100.0 / 0.25)
+    assert report.variation_length == pytest.approx(ell)
+    assert report.cells_per_patch == pytest.approx(rho * ell**2)
+    assert report.fluctuation == pytest.approx(1 / np.sqrt(rho * ell**2))
+    assert report.cells_for(0.05) == pytest.approx(400.0)
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def _cli(*args, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "hybridsim.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+BINDING_TOML = """
+[species]
+L = 50
+R = 20
+C = 0
+[[reactions]]
+name = "k_on"
+reactants = { L = 1, R = 1 }
+products = { C = 1 }
+rate = 0.01
+[[reactions]]
+name = "k_off"
+reactants = { C = 1 }
+products = { L = 1, R = 1 }
+rate = 0.2
+"""
+
+
+GROWTH_TOML = "\n".join(
+    ["[species]", "L = 10", "R = 20", "C = 0", "X = 100"]
+    + [f'[[reactions]]\nname = "{n}"\n{body}' for n, body in [
+        ("binding", 'reactants = { L = 1, R = 1 }\nproducts = { C = 1 }\nrate = 500.0'),
+        ("unbinding", 'reactants = { C = 1 }\nproducts = { L = 1, R = 1 }\nrate = 2000.0'),
+        ("supply", 'products = { L = 1 }\nrate = 1.0'),
+        ("decay", 'reactants = { L = 1 }\nrate = 0.05'),
+        ("growth", 'reactants = { X = 1 }\nproducts = { X = 2 }\nrate = 0.1'),
+        ("inhibition", 'reactants = { C = 1, X = 1 }\nproducts = { C = 1 }\nrate = 0.01')]]) + "\n"
+
+
+def test_analyze_commands(tmp_path):
+    from test_cli_errors import _assert_one_error_line
+
+    net = tmp_path / "binding.toml"
+    net.write_text(BINDING_TOML)
+    doses = ["--experiment", "L=5", "--experiment", "L=50", "--experiment", "L=200"]
+    steady = _cli("analyze", "identifiability", str(net), "--parameters", "k_on,k_off", "--observe", "C",
+                  "--times", "steady", *doses, "--noise-abs", "0.5")
+    assert steady.returncode == 0, steady.stderr
+    assert "rank 1 of 2" in steady.stdout and "identifiable: k_on^1 · k_off^-1" in steady.stdout
+    transient = _cli("analyze", "identifiability", str(net), "--parameters", "k_on,k_off", "--observe", "C",
+                     "--times", "0.5,1,2,5", *doses, "--noise-abs", "0.5")
+    assert "rank 2 of 2" in transient.stdout and "s.d. of log k_off ≥" in transient.stdout
+    cfg = tmp_path / "lens.toml"
+    cfg.write_text(LENS_CONFIG)
+    lens = _cli("analyze", "lens", str(cfg))
+    assert lens.returncode == 0, lens.stderr
+    assert "P " in lens.stdout and "tau-leaping" in lens.stdout and "cells as a continuum" in lens.stdout
+    growth = tmp_path / "growth.toml"
+    growth.write_text(GROWTH_TOML)
+    qssa = _cli("analyze", "qssa", str(growth), "--t-end", "20")
+    assert qssa.returncode == 0, qssa.stderr
+    assert "fast reactions: binding, unbinding" in qssa.stdout and "slow variables" in qssa.stdout
+    assert "L + C; R + C; X" in qssa.stdout
+    worst = qssa.stdout.split("largest difference")[1]
+    assert max(float(w.split()[-1]) for w in worst.split(":")[1].split(",")) < 1e-4  # ε ≈ 5e-6
+    single = _cli("analyze", "qssa", str(net), "--t-end", "5")
+    _assert_one_error_line(single, 2, "nothing to separate")
+
+
+def test_analyze_noise_on_run_output(tmp_path):
+    from hybridsim.config import parse_config
+    from hybridsim.io.output import RunOutput
+    from hybridsim.simulation import Simulation
+
+    text = """
+[domain]
+size = [100.0, 100.0]
+cells = [10, 10]
+[time]
+dt = 0.5
+t_end = 40.0
+[network]
+species = { X = 40 }
+reactions = [{ products = { X = 1 }, rate = 20.0 }, { reactants = { X = 1 }, rate = 0.5 }]
+[agents]
+initial = { count = 400 }
+[output]
+interval = 0.5
+"""
+    sim = Simulation(parse_config(text))
+    out = RunOutput(sim, tmp_path / "run", [])
+    sim.run(out)
+    out.close()
+    sim.destroy()
+    result = _cli("analyze", "noise", str(tmp_path / "run"), "--species", "X", "--after", "10")
+    assert result.returncode == 0, result.stderr
+    assert "correlation time" in result.stdout and (tmp_path / "run" / "plots" / "noise_X.png").is_file()
+    last = [line for line in result.stdout.splitlines() if line.strip().startswith("40 ")][0]
+    fano = float(last.split()[3])
+    assert abs(fano - 1.0) < 4 * np.sqrt(2 / 400)  # Poisson across 400 cells
+
+
+BAD_ANALYSIS = {
+    "unknown parameter": (["identifiability", "{net}", "--parameters", "k_in", "--observe", "C", "--times", "1"],
+                          "no reaction named 'k_in'"),
+    "unknown species": (["identifiability", "{net}", "--parameters", "k_on", "--observe", "D", "--times", "1"],
+                        "cannot observe 'D'"),
+    "bad time": (["identifiability", "{net}", "--parameters", "k_on", "--observe", "C", "--times", "soon"],
+                 "--times expects numbers (min) or 'steady', got 'soon'"),
+    "bad experiment": (["identifiability", "{net}", "--parameters", "k_on", "--observe", "C", "--times", "1",
+                        "--experiment", "L"], "--experiment expects NAME=VALUE"),
+    "unknown fast reaction": (["qssa", "{net}", "--t-end", "1", "--fast", "bind"], "no reaction named 'bind'"),
+    "missing output": (["noise", "{tmp}/nothing", "--species", "X"], "does not exist"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ANALYSIS))
+def test_bad_analysis_input_gives_one_line(tmp_path, case):
+    from test_cli_errors import _assert_one_error_line
+
+    net = tmp_path / "binding.toml"
+    net.write_text(BINDING_TOML)
+    args, expected = BAD_ANALYSIS[case]
+    result = _cli("analyze", *[a.format(net=net, tmp=tmp_path) for a in args])
+    _assert_one_error_line(result, 2, expected)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from .rre import RateEquations, null_space
+from .rre import RateEquations, echelon, null_space
 
 STEADY = "steady"
 
@@ -215,25 +215,9 @@ def structural(network, parameters, observe, times, experiments, *, points: int 
     _, _, vt = np.linalg.svd(S)
     null = vt[rank:]
     row = vt[:rank]
-    identifiable = tuple(tuple(float(c) for c in w) for w in _rounded_basis(row))
+    identifiable = tuple(tuple(float(c) for c in w / np.abs(w).max()) for w in echelon(row))
     return Structural(tuple(parameters), rank, tuple(float(v) for v in rel),
                       tuple(tuple(float(c) for c in v / np.abs(v).max()) for v in null), identifiable)
-
-
-def _rounded_basis(row: np.ndarray) -> list[np.ndarray]:
-    """Row-space basis in reduced row-echelon form, so simple combinations read as
-    small integer exponents (e.g. k_off¹·k_on⁻¹)."""
-    from scipy.linalg import qr
-
-    if row.size == 0:
-        return []
-    A = row.copy()
-    _, _, piv = qr(A, pivoting=True)
-    basis = []
-    B = np.linalg.solve(A[:, piv[:len(A)]], A)  # identity on the pivot columns
-    for r in B:
-        basis.append(r / np.abs(r).max())
-    return basis
 
 
 @dataclass(frozen=True)
@@ -249,16 +233,21 @@ class Practical:
     warnings: tuple[str, ...]
 
     def describe(self) -> list[str]:
-        lines = ["Fisher information eigenvalues (log-parameters): "
-                 + ", ".join(f"{v:.3g}" for v in self.eigenvalues)]
+        top = max(float(self.eigenvalues[-1]), 1e-300)
+        shown = [0.0 if abs(v) <= 1e-12 * top else v for v in self.eigenvalues]
+        lines = ["Fisher information eigenvalues (log-parameters): " + ", ".join(f"{v:.3g}" for v in shown)]
         for name, b in zip(self.parameters, self.bounds):
             if np.isfinite(b):
                 lines.append(f"  {name}: s.d. of log {name} ≥ {b:.3g} (a factor {np.exp(b):.3g} either way)")
             else:
                 lines.append(f"  {name}: no finite bound (not identifiable from these data)")
         if len(self.parameters) > 1:
+            def corr(i, j):
+                c = self.correlation[i, j]
+                return f"{c:+.3f}" if np.isfinite(c) else "undefined"
+
             lines.append("correlations: " + "; ".join(
-                f"{self.parameters[i]}–{self.parameters[j]} {self.correlation[i, j]:+.3f}"
+                f"{self.parameters[i]}–{self.parameters[j]} {corr(i, j)}"
                 for i in range(len(self.parameters)) for j in range(i + 1, len(self.parameters))))
         lines += [f"warning: {w}" for w in self.warnings]
         return lines

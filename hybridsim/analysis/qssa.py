@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .rre import RateEquations, null_space
+from .rre import RateEquations, echelon, null_space
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class ReducedModel:
         self.fast = np.array([rre.reactions.index(f) for f in fast])
         self.slow = np.array([j for j in range(len(rre.reactions)) if j not in set(self.fast)])
         S_f = rre.S[:, self.fast]
-        self.Lambda = null_space(S_f.T).T  # (n_slow_vars, n)
+        self.Lambda = echelon(null_space(S_f.T).T)  # (n_slow_vars, n), e.g. rows L + C, R + C, X
         self.Q = _range_basis(S_f)  # (n, rank S_f)
         self._guess = None
 
@@ -147,3 +147,4 @@ def _range_basis(A: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
     u, sv, _ = np.linalg.svd(np.atleast_2d(A), full_matrices=False)
     rank = int(np.sum(sv > rtol * (sv[0] if sv.size else 1.0)))
     return u[:, :rank]
+

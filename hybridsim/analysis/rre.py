@@ -143,3 +143,29 @@ def null_space(A: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
     tol = rtol * (sv[0] if sv.size else 1.0)
     rank = int(np.sum(sv > tol))
     return vt[rank:].T
+
+
+def echelon(rows: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+    """The row space of ``rows`` in reduced row-echelon form, pivots taken from the
+    left: a basis that reads simply (e.g. ``L + C``, ``R + C``, ``X``; or exponents
+    ``(1, −1)`` for a ratio)."""
+    A = np.array(rows, dtype=float, copy=True)
+    if A.size == 0:
+        return A
+    scale = np.abs(A).max()
+    r = 0
+    for c in range(A.shape[1]):
+        if r == len(A):
+            break
+        p = r + int(np.argmax(np.abs(A[r:, c])))
+        if abs(A[p, c]) <= tol * scale:
+            continue
+        A[[r, p]] = A[[p, r]]
+        A[r] /= A[r, c]
+        for i in range(len(A)):
+            if i != r:
+                A[i] -= A[i, c] * A[r]
+        r += 1
+    A = A[:r]
+    A[np.abs(A) < tol] = 0.0
+    return A
