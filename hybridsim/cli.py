@@ -438,7 +438,7 @@ def _print_field_scales(config, ranks: int) -> None:
     for s in config.species:
         rho, k_cells = cell_uptake_rate(config, s.name)
         if k_cells > 0:
-            D = min(s.D.all_values())
+            D = min(s.diffusivities())
             print(f"  {s.name}: cells at ρ = {rho:.4g} per µm^{d.dim} clear Σu = {k_cells / rho:.4g} µm^{d.dim}/min "
                   f"each: k_eff = ρ·u = {k_cells:.4g} 1/min, ℓ = √(D/k_eff) = {decay_length(D, k_cells):.4g} µm "
                   f"(continuum limit)")

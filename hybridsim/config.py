@@ -163,6 +163,13 @@ class Species:
     uptake: Uptake | None = None
     # boundary[axis][side], side 0 = low face, 1 = high face
     boundary: tuple[tuple[Face, Face], ...] = ()
+    # a diagonal diffusion tensor: D along axis a is D·axis_factors[a] (empty: isotropic)
+    axis_factors: tuple[float, ...] = ()
+
+    def diffusivities(self) -> tuple[float, ...]:
+        """Every diffusivity the field has, along any axis (µm²/min)."""
+        factors = self.axis_factors or (1.0,)
+        return tuple(v * f for v in self.D.all_values() for f in factors)
 
 
 @dataclass(frozen=True)
@@ -348,7 +355,12 @@ def _parse_species(name: str, t: Table, domain: Domain) -> Species:
         raise InputError(
             f"{t.path} is not a valid species name: use letters, digits and '_', starting with a letter"
         )
-    D = parse_spatial(t, "D", MISSING, dim, unit="µm²/min", positive=True)
+    axis_factors: tuple[float, ...] = ()
+    raw_D = t.raw("D")
+    if isinstance(raw_D, dict) and "tensor" in raw_D:
+        D, axis_factors = _parse_tensor(Table(raw_D, t.key("D")), dim)
+    else:
+        D = parse_spatial(t, "D", MISSING, dim, unit="µm²/min", positive=True)
     decay = parse_spatial(t, "decay", 0.0, dim, unit="1/min", positive=False)
     initial = parse_spatial(t, "initial", 0.0, dim, unit="concentration", positive=False)
 
@@ -414,7 +426,41 @@ def _parse_species(name: str, t: Table, domain: Domain) -> Species:
         sources=tuple(sources),
         uptake=uptake,
         boundary=tuple((f[0], f[1]) for f in faces),
+        axis_factors=axis_factors,
     )
+
+
+def _parse_tensor(t: Table, dim: int) -> tuple[SpatialValue, tuple[float, ...]]:
+    """``{ tensor = [Dxx, Dyy, …] }`` or a symmetric matrix with zero off-diagonals
+    (e.g. from ``hybridsim analyze homogenize``): a uniform, diagonal diffusion tensor."""
+    raw = t.raw("tensor")
+    key = t.key("tensor")
+    t.finish()
+    if isinstance(raw, list) and raw and all(isinstance(r, list) for r in raw):
+        if len(raw) != dim or any(len(r) != dim for r in raw):
+            raise InputError(f"{key} must be a {dim}×{dim} matrix or a list of {dim} diagonal entries")
+        rows = [[check_number(v, f"{key}[{i}][{j}]", unit="µm²/min") for j, v in enumerate(r)]
+                for i, r in enumerate(raw)]
+        scale = max(abs(rows[i][i]) for i in range(dim))
+        for i in range(dim):
+            for j in range(dim):
+                if i != j and abs(rows[i][j]) > 1e-9 * scale:
+                    raise InputError(f"{key} has off-diagonal entries ({fmt(rows[i][j])} at [{i}][{j}]): only "
+                                     "tensors diagonal on the grid axes are supported; align the grid with the "
+                                     "principal directions")
+        diagonal = [rows[i][i] for i in range(dim)]
+    elif isinstance(raw, list):
+        if len(raw) != dim:
+            raise InputError(f"{key} must list {dim} diagonal entries, one per axis (got {len(raw)})")
+        diagonal = [check_number(v, f"{key}[{i}]", unit="µm²/min") for i, v in enumerate(raw)]
+    else:
+        raise InputError(f"{key} must be a list of {dim} diagonal entries or a {dim}×{dim} matrix "
+                         f"(got {describe(raw)})")
+    for i, v in enumerate(diagonal):
+        if not v > 0:
+            raise InputError(f"{key}: entry {i} must be > 0 µm²/min (got {fmt(v)})")
+    top = max(diagonal)
+    return SpatialValue(top), tuple(v / top for v in diagonal)
 
 
 def _parse_domain(t: Table) -> Domain:

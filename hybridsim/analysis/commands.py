@@ -76,13 +76,23 @@ def add_parser(sub, parser_class, positive_float, positive_int) -> None:
     noise.add_argument("--after", type=float, default=0.0, metavar="T",
                        help="ignore outputs before T min (the transient)")
     noise.set_defaults(tool_func=cmd_noise)
+    homog = tools.add_parser("homogenize", help="effective diffusion tensor of a periodic micro-structure",
+                             description="Solve the periodic cell problem with PETSc (in parallel under mpirun) for "
+                             "the local diffusivities in FILE and print the effective diffusion tensor, its bounds "
+                             "and the line to put in a run config. FILE: .npy, .txt/.csv (rows y, columns x), "
+                             ".h5 (dataset D, axes z, y, x) or .png (grey levels, with --phases).")
+    homog.add_argument("structure", metavar="FILE", help="local diffusivities of one periodic cell")
+    homog.add_argument("--spacing", metavar="HX,HY[,HZ]", help="pixel/voxel sides (default: equal)")
+    homog.add_argument("--phases", metavar="D1,D2[,…]", help="for an image: D of each grey level, dark to light")
+    homog.add_argument("--dataset", default="D", metavar="NAME", help="HDF5 dataset (default D)")
+    homog.set_defaults(tool_func=cmd_homogenize, collective=True)
     analyze.set_defaults(func=lambda args, petsc_args: run(args))
 
 
 def run(args) -> int:
     from mpi4py import MPI
 
-    if MPI.COMM_WORLD.rank != 0:
+    if MPI.COMM_WORLD.rank != 0 and not getattr(args, "collective", False):
         return 0
     return args.tool_func(args)
 
@@ -298,4 +308,37 @@ def cmd_noise(args) -> int:
     target = Path(args.outdir) / "plots"
     target.mkdir(exist_ok=True)
     print(f"  plot: {_save(fig, target / f'noise_{args.species}.png', plt)}")
+    return 0
+
+
+def _numbers(text: str | None, what: str) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"{what} expects numbers separated by commas, got {text!r}") from None
+    if any(not v > 0 for v in values):
+        raise InputError(f"{what} must be > 0 (got {text})")
+    return values
+
+
+def cmd_homogenize(args) -> int:
+    """Collective: every rank reads the (one-cell) structure and solves its share."""
+    from mpi4py import MPI
+
+    from ..parallel.collective import agree
+    from .homogenization import effective_diffusion, read_structure
+
+    comm = MPI.COMM_WORLD
+    phases = _numbers(args.phases, "--phases")
+    D = agree(comm, read_structure, args.structure, phases, args.dataset)
+    spacing = _numbers(args.spacing, "--spacing")
+    if spacing is not None and len(spacing) != D.ndim:
+        raise InputError(f"--spacing needs {D.ndim} values for a {D.ndim}D structure (got {len(spacing)})")
+    result = effective_diffusion(D, spacing, comm=comm)
+    if comm.rank == 0:
+        print(f"{args.structure}: {'×'.join(map(str, D.shape))} cells, D from {D.min():.4g} to {D.max():.4g}; "
+              f"cell problems solved in {', '.join(map(str, result.iterations))} iterations on {comm.size} rank(s)")
+        print("\n".join(result.describe()))
     return 0

@@ -65,7 +65,7 @@ def species_scales(config: Config, species: Species) -> SpeciesScales:
     regions or layers the extreme values give a range. ``k`` includes saturable
     uptake at low concentration (vmax/km) and uptake by cells (ρ·u)."""
     L = max(config.domain.size)
-    Ds = species.D.all_values()
+    Ds = species.diffusivities()
     uptake = species.uptake.vmax / species.uptake.km if species.uptake else 0.0
     uptake += cell_uptake_rate(config, species.name)[1]
     ks = [k + uptake for k in species.decay.all_values()]

@@ -87,6 +87,7 @@ def assemble_operator(grid: Grid, species: Species):
     D_cell = D_ghost[rows]
 
     n = rows.size
+    factors = species.axis_factors or (1.0,) * dim  # a diagonal tensor: D along axis a is D·factors[a]
     diag = coefficients.evaluate(species.decay, grid.cell_centers())
     rhs = np.zeros(n)
     cols = np.full((n, 2 * dim + 1), -1, dtype=PETSc.IntType)
@@ -104,14 +105,14 @@ def assemble_operator(grid: Grid, species: Species):
             nb[a] += step
             nb_rows = np.ravel_multi_index(np.where(inside, nb, local), gshape, order="F")
             D_nb = D_ghost[nb_rows]
-            face_coef = 2.0 * D_cell * D_nb / (D_cell + D_nb) / h2[a]
+            face_coef = 2.0 * D_cell * D_nb / (D_cell + D_nb) / h2[a] * factors[a]
             cols[inside, column] = nb_rows[inside]
             vals[inside, column] = -face_coef[inside]
             diag[inside] += face_coef[inside]
             face = species.boundary[a][side]
             wall = ~inside
             if face.kind == "dirichlet":
-                coef = 2.0 * D_cell[wall] / h2[a]
+                coef = 2.0 * D_cell[wall] / h2[a] * factors[a]
                 diag[wall] += coef
                 rhs[wall] += coef * face.value
             elif face.value != 0.0:
