@@ -178,8 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="concentration of a field that modulates a rate (repeatable)")
     ssa.add_argument("--tau-leaping", action="store_true",
                      help="approximate tau-leaping (exact events at low copy numbers) instead of exact SSA")
+    ssa.add_argument("--hybrid", action="store_true",
+                     help="partitioned: reactions changing only species with ≥ --threshold molecules are leaped, "
+                     "the others fire exactly")
+    ssa.add_argument("--threshold", type=_positive_int, default=None, metavar="N",
+                     help="hybrid: molecules from which a species counts as high-copy (default 200)")
     ssa.add_argument("--epsilon", type=_positive_float, default=None, metavar="E",
-                     help="tau-leaping: bound on a reactant's relative change per leap (default 0.01)")
+                     help="tau-leaping and hybrid: bound on a species' relative change per leap (default 0.01)")
     ssa.add_argument("-o", "--output", default="ssa.h5", metavar="FILE", help="HDF5 output file (default ssa.h5)")
     ssa.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ssa.set_defaults(func=cmd_ssa)
@@ -494,6 +499,7 @@ def cmd_ssa(args, petsc_args: list[str]) -> int:
 
     from .agents.config import DEFAULT_EPSILON
     from .agents.network import load_network
+    from .agents.partitioned import DEFAULT_THRESHOLD
     from .agents.placement import block
     from .agents.well_mixed import describe, simulate_cells
     from .io.hdf5 import open_file
@@ -502,11 +508,15 @@ def cmd_ssa(args, petsc_args: list[str]) -> int:
     comm = _comm()
     if args.dt_out > args.t_end:
         raise InputError(f"hybridsim ssa: --dt-out ({args.dt_out:g}) must not exceed --t-end ({args.t_end:g})")
-    if args.epsilon is not None and not args.tau_leaping:
-        raise InputError("hybridsim ssa: --epsilon only applies with --tau-leaping")
+    if args.tau_leaping and args.hybrid:
+        raise InputError("hybridsim ssa: choose one of --tau-leaping and --hybrid")
+    if args.epsilon is not None and not (args.tau_leaping or args.hybrid):
+        raise InputError("hybridsim ssa: --epsilon only applies with --tau-leaping or --hybrid")
+    if args.threshold is not None and not args.hybrid:
+        raise InputError("hybridsim ssa: --threshold only applies with --hybrid")
     if args.epsilon is not None and not args.epsilon < 1:
         raise InputError(f"hybridsim ssa: --epsilon must be < 1 (got {args.epsilon:g})")
-    method = "tau-leaping" if args.tau_leaping else "exact"
+    method = "tau-leaping" if args.tau_leaping else "hybrid" if args.hybrid else "exact"
     fields = _field_values(args.field)
     network = agree(comm, load_network, args.network)
     n_out = math.floor(args.t_end / args.dt_out * (1 + 1e-12))
@@ -520,7 +530,8 @@ def cmd_ssa(args, petsc_args: list[str]) -> int:
         _say(comm, "  " + line, args.quiet)
     wall = time.perf_counter()
     counts, events = agree(comm, simulate_cells, network, np.arange(start, stop, dtype=np.int64), times,
-                           args.seed, fields, method=method, epsilon=args.epsilon or DEFAULT_EPSILON)
+                           args.seed, fields, method=method, epsilon=args.epsilon or DEFAULT_EPSILON,
+                           threshold=args.threshold or DEFAULT_THRESHOLD)
     wall = comm.allreduce(time.perf_counter() - wall, op=_mpi_max())
     events = comm.allreduce(events)
     f.attrs["hybridsim_version"] = __version__

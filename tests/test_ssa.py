@@ -305,3 +305,62 @@ def test_poisson_sampler_matches_mean_and_variance():
         assert x.min() >= 0
         assert abs(x.mean() - lam) < 5 * math.sqrt(lam / x.size), lam
         assert abs(x.var(ddof=1) - lam) < 5 * math.sqrt((lam + 2 * lam**2) / x.size), lam
+
+
+# ----------------------------------------------------------------------------- hybrid partitioned
+
+TELEGRAPH = {"species": {"G": 0, "Gon": 1, "P": 10000}, "reactions": [
+    {"name": "on", "reactants": {"G": 1}, "products": {"Gon": 1}, "rate": 0.05},
+    {"name": "off", "reactants": {"Gon": 1}, "products": {"G": 1}, "rate": 0.05},
+    {"name": "make", "reactants": {"Gon": 1}, "products": {"Gon": 1, "P": 1}, "rate": 2000.0},
+    {"name": "decay", "reactants": {"P": 1}, "rate": 0.1}]}
+
+
+def _mean_and_fano_within_sampling_error(x, mean, fano):
+    """Mean within 4 s.e.; Fano factor within 4 s.e. of a sample variance, whose relative
+    s.e. is √((κ − 1)/n) with κ the sample's kurtosis (plus the mean's share)."""
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    m, v = x.mean(), x.var(ddof=1)
+    kurtosis = ((x - m) ** 4).mean() / v**2
+    assert abs(m - mean) < 4 * math.sqrt(v / n), (m, mean)
+    rel = math.sqrt((kurtosis - 1) / n) + math.sqrt(v / n) / m
+    assert abs(v / m / fano - 1) < 4 * rel, (v / m, fano, rel)
+
+
+def test_hybrid_reproduces_a_gene_switching_a_protein():
+    """Telegraph model: a single gene (0/1 copies, exact) switches a protein of ~10⁴ copies
+    (leaped). Stationary mean k_p·p_on/γ and Fano 1 + k_p·k_off/((k_on + k_off)(k_on + k_off + γ))."""
+    x = simulate_well_mixed(TELEGRAPH, 3000, [150.0], seed=5, method="hybrid", epsilon=0.01)[-1]
+    assert set(np.unique(x[:, 1])) <= {0, 1} and np.all(x[:, 0] + x[:, 1] == 1)
+    _mean_and_fano_within_sampling_error(x[:, 2], 2000 * 0.5 / 0.1, 1 + 2000 * 0.05 / (0.1 * 0.2))
+
+
+def test_hybrid_reproduces_two_stage_expression_with_low_copy_mrna():
+    net = {"species": {"M": 4, "P": 8000}, "reactions": [
+        {"products": {"M": 1}, "rate": 2.0}, {"reactants": {"M": 1}, "rate": 0.5},
+        {"reactants": {"M": 1}, "products": {"M": 1, "P": 1}, "rate": 100.0}, {"reactants": {"P": 1}, "rate": 0.05}]}
+    x = simulate_well_mixed(net, 3000, [150.0], seed=6, method="hybrid", epsilon=0.01)[-1]
+    _mean_and_fano_within_sampling_error(x[:, 0], 4.0, 1.0)  # mRNA: Poisson, all exact
+    _mean_and_fano_within_sampling_error(x[:, 1], 8000.0, 1 + 100 / 0.55)
+
+
+def test_hybrid_below_the_threshold_is_exact_ssa():
+    """Nothing reaches the threshold: every reaction fires exactly (no leap), and the
+    birth–death counts are Poisson at every time."""
+    from hybridsim.agents.integrator import NetworkIntegrator
+
+    net = load_network({"species": {"X": 0}, "reactions": [{"products": {"X": 1}, "rate": 20.0},
+                                                           {"reactants": {"X": 1}, "rate": 1.0}]})
+    integrator = NetworkIntegrator(net, "hybrid", threshold=10**6)
+    counts = np.zeros((4000, 1), dtype=np.int64)
+    integrator.advance(counts, np.arange(4000), np.zeros((4000, 0)), 10.0, 1, 0)
+    assert integrator.leaps == 0
+    _mean_and_fano_within_sampling_error(counts[:, 0], 20.0, 1.0)
+
+
+def test_hybrid_rejects_a_bad_threshold():
+    from hybridsim.agents.integrator import NetworkIntegrator
+
+    with pytest.raises(InputError, match="threshold must be a positive integer"):
+        NetworkIntegrator(load_network(TELEGRAPH), "hybrid", threshold=0)

@@ -1,4 +1,5 @@
-"""Advancing every agent's network over one interval, exactly or by tau-leaping."""
+"""Advancing every agent's network over one interval: exactly, by tau-leaping, or
+partitioned (low-copy reactions exact, high-copy ones leaped)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from ..errors import InputError
 from .codegen import ssa_kernel
 from .config import DEFAULT_EPSILON, METHODS
 from .network import Network
+from .partitioned import DEFAULT_THRESHOLD, advance_agents_partitioned
 from .tau_leaping import advance_agents_tau
 
 
@@ -17,9 +19,12 @@ class NetworkIntegrator:
     ``method`` ``"exact"``: Gillespie's direct method with a kernel specialised to
     the network. ``"tau-leaping"``: leaps bounded by ``epsilon`` (relative change
     of a reactant per leap), falling back to exact events at low copy numbers.
+    ``"hybrid"``: reactions that change only species with at least ``threshold``
+    molecules are leaped, the others fire exactly (:mod:`.partitioned`).
     """
 
-    def __init__(self, network: Network, method: str = "exact", epsilon: float = DEFAULT_EPSILON):
+    def __init__(self, network: Network, method: str = "exact", epsilon: float = DEFAULT_EPSILON,
+                 threshold: int = DEFAULT_THRESHOLD):
         if method not in METHODS:
             raise InputError(f"method must be one of {', '.join(map(repr, METHODS))} (got {method!r})")
         if not 0.0 < epsilon < 1.0:
@@ -27,6 +32,9 @@ class NetworkIntegrator:
         self.network = network
         self.method = method
         self.epsilon = float(epsilon)
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
+            raise InputError(f"threshold must be a positive integer number of molecules (got {threshold!r})")
+        self.threshold = int(threshold)
         self.compiled = network.compile()
         self._exact = ssa_kernel(self.compiled, network.n_species) if method == "exact" else None
         self.leaps = 0  # leaps taken in the last call (tau-leaping)
@@ -41,6 +49,11 @@ class NetworkIntegrator:
             exports = np.zeros((counts.shape[0], len(self.network.secreted_fields)), dtype=np.int64)
         if self._exact is not None:
             return self._exact(counts, ids, c.rate, c.modulated, factors, interval, seed, step, exports)
+        if self.method == "hybrid":
+            events, self.leaps = advance_agents_partitioned(counts, ids, c.rate, c.modulated, factors, interval, seed,
+                                                            step, exports, self.epsilon, self.threshold,
+                                                            *c.kernel_args())
+            return events
         events, self.leaps = advance_agents_tau(counts, ids, c.rate, c.modulated, factors, interval, seed, step,
                                                 exports, self.epsilon, *c.kernel_args(), c.highest_order,
                                                 c.highest_stoich)

@@ -43,7 +43,7 @@ class CellPopulation:
         self.seed = int(seed)
         self.store = AgentStore(self.dim, network.n_species, persistent=agents.motility.kind == "persistent",
                                 reservoirs=len(agents.reservoirs))
-        self.integrator = NetworkIntegrator(network, agents.method, agents.tau_epsilon)
+        self.integrator = NetworkIntegrator(network, agents.method, agents.tau_epsilon, agents.hybrid_threshold)
         self.boundary_kinds = np.array([[BOUNDARY_KINDS[k] for k in faces] for faces in agents.boundary],
                                        dtype=np.int64)
         self.events = 0  # reaction events fired on this rank in the last step

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .integrator import DEFAULT_EPSILON, NetworkIntegrator
+from .integrator import DEFAULT_EPSILON, DEFAULT_THRESHOLD, NetworkIntegrator
 from .network import Network, load_network
 
 
@@ -43,7 +43,7 @@ def field_factors(network: Network, fields: Mapping[str, float] | None, n_cells:
 
 def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: int,
                    fields: Mapping[str, float] | None = None, *, method: str = "exact",
-                   epsilon: float = DEFAULT_EPSILON) -> tuple[np.ndarray, int]:
+                   epsilon: float = DEFAULT_EPSILON, threshold: int = DEFAULT_THRESHOLD) -> tuple[np.ndarray, int]:
     """Counts at ``times`` of the cells with global ``ids`` (all starting from the
     network's initial counts at t = 0), and the number of events fired.
 
@@ -51,7 +51,7 @@ def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: i
     of the random streams, so a cell's trajectory depends only on its id and the seed.
     """
     ids = np.ascontiguousarray(ids, dtype=np.int64)
-    integrator = NetworkIntegrator(network, method, epsilon)
+    integrator = NetworkIntegrator(network, method, epsilon, threshold)
     factors = field_factors(network, fields, ids.size)
     counts = np.tile(np.asarray(network.initial, dtype=np.int64), (ids.size, 1))
     out = np.empty((times.size, ids.size, network.n_species), dtype=np.int64)
@@ -67,7 +67,7 @@ def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: i
 
 def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_out, seed: int = 0, *,
                         fields: Mapping[str, float] | None = None, method: str = "exact",
-                        epsilon: float = DEFAULT_EPSILON) -> np.ndarray:
+                        epsilon: float = DEFAULT_EPSILON, threshold: int = DEFAULT_THRESHOLD) -> np.ndarray:
     """Simulate ``n_cells`` independent cells exactly (Gillespie direct method).
 
     Parameters
@@ -79,9 +79,11 @@ def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_ou
         declared initial counts).
     seed : random seed (0 ≤ seed < 2**56).
     fields : concentrations of the fields that modulate rates, if any.
-    method : ``"exact"`` (Gillespie's direct method) or ``"tau-leaping"``
-        (approximate, with exact events at low copy numbers).
-    epsilon : tau-leaping's bound on the relative change of a reactant per leap.
+    method : ``"exact"`` (Gillespie's direct method), ``"tau-leaping"`` (approximate,
+        with exact events at low copy numbers) or ``"hybrid"`` (reactions changing only
+        species with ≥ ``threshold`` molecules are leaped, the others fire exactly).
+    epsilon : bound on a species' relative change per leap (tau-leaping, hybrid).
+    threshold : hybrid: molecules from which a species counts as high-copy.
 
     Returns
     -------
@@ -97,7 +99,7 @@ def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_ou
         raise InputError(f"seed must be an integer in [0, 2**56) (got {seed!r})")
     times = _output_times(t_out)
     counts, _ = simulate_cells(net, np.arange(int(n_cells), dtype=np.int64), times, int(seed), fields,
-                               method=method, epsilon=epsilon)
+                               method=method, epsilon=epsilon, threshold=threshold)
     return counts
 
 

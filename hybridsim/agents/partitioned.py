@@ -1,0 +1,177 @@
+"""Hybrid partitioned simulation: leap the high-copy reactions, fire the low-copy
+ones exactly (numba kernel on arrays).
+
+At every step the reactions are re-partitioned by the copy numbers of the moment:
+a reaction is *continuous* when every species it changes holds at least
+``threshold`` molecules, *discrete* otherwise. Continuous reactions advance by
+Poisson leaps τ (so their noise is kept, unlike a rate-equation treatment); τ
+keeps the molecules each continuous species gains or loses per leap — the gross
+flux, not the net drift, which vanishes at steady state and would allow leaps
+long enough to inflate the variance — below ``epsilon`` of its count. Discrete
+reactions fire one at a time, exactly: an exponential clock in units of their
+integrated propensity runs down by ``a_d·τ`` per leap, and when it runs out
+within a leap the leap is cut there and one discrete reaction fires, chosen in
+proportion to its propensity. With no high-copy species this is Gillespie's
+direct method; with no low-copy species it is Poisson leaping.
+
+A leap that would drive a count negative is halved and redrawn. Draws come from
+the agent's own stream (:data:`~hybridsim.agents.rng.STREAM_HYBRID`), so results
+do not depend on the rank or on the other agents.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .rng import STREAM_HYBRID, stream_key, uniform_pair
+from .ssa import propensity
+from .tau_leaping import poisson
+
+DEFAULT_THRESHOLD = 200
+"""Copy number from which a species' reactions are leaped (relative noise ≈ 7 %)."""
+
+
+@njit(cache=True)
+def advance_agents_partitioned(counts, ids, rate, modulated, factors, interval, seed, step, exports, epsilon,
+                               threshold, reactant_species, reactant_stoich, change_species, change_amount,
+                               dependents, export_column, export_amount):
+    """Advance every agent's counts by ``interval`` (min). Arguments as
+    :func:`hybridsim.agents.ssa.advance_agents`, plus ``epsilon`` (largest gross change
+    of a continuous species per leap, relative to its count) and ``threshold``
+    (molecules from which a species counts as high-copy). Returns
+    ``(reaction events, leaps)``."""
+    n = counts.shape[0]
+    n_species = counts.shape[1]
+    R = rate.shape[0]
+    k0, k1 = stream_key(seed, STREAM_HYBRID)
+    x = np.empty(n_species, dtype=np.int64)
+    trial = np.empty(n_species, dtype=np.int64)
+    a = np.empty(R)
+    c = np.empty(R)
+    continuous = np.zeros(R, dtype=np.bool_)
+    flux = np.empty(n_species)
+    firings = np.zeros(R, dtype=np.int64)
+    events = 0
+    leaps = 0
+    for i in range(n):
+        agent = ids[i]
+        for s in range(n_species):
+            x[s] = counts[i, s]
+        for j in range(R):
+            cj = rate[j]
+            if modulated[j] >= 0:
+                cj *= factors[i, modulated[j]]
+            c[j] = cj
+        t = 0.0
+        draw = 0
+        u, _ = uniform_pair(k0, k1, agent, step, draw)
+        draw += 1
+        clock = -math.log(u)  # integrated discrete propensity left until the next discrete event
+        while t < interval:
+            a_d = 0.0
+            any_continuous = False
+            for s in range(n_species):
+                flux[s] = 0.0
+            for j in range(R):
+                a[j] = propensity(j, x, reactant_species, reactant_stoich, c[j])
+                cont = change_species[j, 0] >= 0
+                for m in range(change_species.shape[1]):
+                    s = change_species[j, m]
+                    if s < 0:
+                        break
+                    if x[s] < threshold:
+                        cont = False
+                continuous[j] = cont
+                if cont:
+                    if a[j] > 0.0:
+                        any_continuous = True
+                        for m in range(change_species.shape[1]):
+                            s = change_species[j, m]
+                            if s < 0:
+                                break
+                            flux[s] += abs(change_amount[j, m]) * a[j]
+                else:
+                    a_d += a[j]
+            if not any_continuous and a_d <= 0.0:
+                break
+            tau_leap = np.inf
+            if any_continuous:
+                for s in range(n_species):
+                    if flux[s] > 0.0:
+                        tau_leap = min(tau_leap, epsilon * x[s] / flux[s])
+            tau_event = clock / a_d if a_d > 0.0 else np.inf
+            while True:  # leap (halved if a count would go negative)
+                tau = min(tau_leap, tau_event, interval - t)
+                fires = tau == tau_event and tau_event < interval - t
+                for s in range(n_species):
+                    trial[s] = x[s]
+                fired = 0
+                ok = True
+                if any_continuous:
+                    for j in range(R):
+                        firings[j] = 0
+                        if not continuous[j] or a[j] <= 0.0:
+                            continue
+                        k, draw = poisson(a[j] * tau, k0, k1, agent, step, draw)
+                        firings[j] = k
+                        fired += k
+                        for m in range(change_species.shape[1]):
+                            s = change_species[j, m]
+                            if s < 0:
+                                break
+                            trial[s] += change_amount[j, m] * k
+                    for s in range(n_species):
+                        if trial[s] < 0:
+                            ok = False
+                if ok:
+                    break
+                tau_leap = 0.5 * tau
+            if any_continuous:
+                leaps += 1
+                for j in range(R):
+                    if firings[j] > 0 and export_column[j] >= 0:
+                        exports[i, export_column[j]] += export_amount[j] * firings[j]
+            for s in range(n_species):
+                x[s] = trial[s]
+            events += fired
+            t += tau
+            if fires:
+                # one discrete reaction, chosen by the propensities at the start of the leap
+                u1, u2 = uniform_pair(k0, k1, agent, step, draw)
+                draw += 1
+                target = u2 * a_d
+                acc = 0.0
+                chosen = -1
+                for j in range(R):
+                    if continuous[j] or a[j] <= 0.0:
+                        continue
+                    chosen = j
+                    acc += a[j]
+                    if acc >= target:
+                        break
+                possible = chosen >= 0
+                if possible:
+                    for m in range(change_species.shape[1]):
+                        s = change_species[chosen, m]
+                        if s < 0:
+                            break
+                        if x[s] + change_amount[chosen, m] < 0:  # the leap used up a reactant: no event
+                            possible = False
+                if possible:
+                    for m in range(change_species.shape[1]):
+                        s = change_species[chosen, m]
+                        if s < 0:
+                            break
+                        x[s] += change_amount[chosen, m]
+                    if export_column[chosen] >= 0:
+                        exports[i, export_column[chosen]] += export_amount[chosen]
+                    events += 1
+                clock = -math.log(u1)
+            elif a_d > 0.0:
+                clock -= a_d * tau
+        for s in range(n_species):
+            counts[i, s] = x[s]
+    return events, leaps
