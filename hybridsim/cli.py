@@ -365,19 +365,20 @@ def cmd_check(args, petsc_args: list[str]) -> int:
 
 def _print_lens(config) -> None:
     """Which treatment each species' molecule numbers call for (hybridsim analyze lens)."""
-    from .analysis.lens import field_lens, network_lens, typical_fields
+    from .analysis.lens import field_lens, network_lens, network_method, typical_fields
 
     lines = []
     if config.network is not None:
         fields = {name: value for name, (value, _) in typical_fields(config).items()}
         try:
-            for s in network_lens(config.network, fields):
+            lenses = network_lens(config.network, fields)
+            for s in lenses:
                 lines.append(f"  {s.name}: {s.method} — {s.reason}")
+            method, why = network_method(lenses)
+            verdict = "as configured" if method == config.agents.method else f"configured: {config.agents.method!r}"
+            lines.append(f"  network: agents.method = {method!r} ({verdict}) — {why}")
         except (RuntimeError, InputError) as exc:  # the lens is advice: never fail the check on it
             lines.append(f"  (network species: no estimate: {exc})")
-        if config.agents.method == "tau-leaping" and any(s.method == "exact SSA" for s in network_lens(
-                config.network, fields)):
-            lines.append("  note: tau-leaping falls back to exact events for the low-copy species")
     for s in field_lens(config):
         lines.append(f"  field {s.name}: {s.method} — {s.reason}")
     if lines:

@@ -516,3 +516,36 @@ def test_structure_files_read_with_x_along_axis_0(tmp_path):
     np.testing.assert_array_equal(read_structure(str(tmp_path / "d.png"), phases=(1.0, 9.0)), D)
     with pytest.raises(InputError, match="needs --phases"):
         read_structure(str(tmp_path / "d.png"))
+
+
+def test_network_method_follows_copy_numbers():
+    from hybridsim.analysis.lens import network_lens, network_method
+
+    def net(p):
+        return parse_network({"species": {"M": 0, "P": 0}, "reactions": [
+            {"products": {"M": 1}, "rate": 2.0}, {"reactants": {"M": 1}, "rate": 0.5},
+            {"reactants": {"M": 1}, "products": {"M": 1, "P": 1}, "rate": p * 0.05 / 4.0},
+            {"reactants": {"P": 1}, "rate": 0.05}]})
+
+    assert network_method(network_lens(net(800.0)))[0] == "exact"  # leaping would not pay
+    assert network_method(network_lens(net(8000.0)))[0] == "hybrid"  # M ≈ 4 exact, P ≈ 8000 leaped
+
+
+def test_correlation_time_of_a_two_stage_protein():
+    """Two-stage expression: the protein's autocovariance is e^{Jτ}Σ (linear network), whose
+    area over its variance is (k_p Σ_MP/(γ_m γ_p) + Σ_PP/γ_p)/Σ_PP = 24.76 min here."""
+    from hybridsim.agents import simulate_well_mixed
+    from hybridsim.analysis.noise import autocorrelation
+
+    km, gm, kp, gp = 2.0, 0.2, 5.0, 0.05
+    net = {"species": {"M": 10, "P": 1000}, "reactions": [
+        {"products": {"M": 1}, "rate": km}, {"reactants": {"M": 1}, "rate": gm},
+        {"reactants": {"M": 1}, "products": {"M": 1, "P": 1}, "rate": kp}, {"reactants": {"P": 1}, "rate": gp}]}
+    s_mm = km / gm
+    s_mp = kp * s_mm / (gm + gp)
+    s_pp = (2 * kp * s_mp + kp * s_mm + gp * km * kp / (gm * gp)) / (2 * gp)
+    expected = (kp * s_mp / (gm * gp) + s_pp / gp) / s_pp
+    x = simulate_well_mixed(net, 1000, 100.0 + np.arange(801), seed=4)[:, :, 1]
+    acf = autocorrelation(x, 1.0)
+    tail = expected * np.exp(-acf.lags[-1] / expected)  # area beyond the last lag
+    assert abs(acf.time - expected) < 4 * acf.stderr + tail, (acf.time, acf.stderr, expected)

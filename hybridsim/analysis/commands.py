@@ -173,14 +173,17 @@ def _names(text: str | None) -> list[str]:
 
 
 def cmd_lens(args) -> int:
-    from .lens import continuum_report, field_lens, network_lens
+    from .lens import continuum_report, field_lens, network_lens, network_method
 
     network, config = load_model(args.model)
     fields = _model_fields(network, config, _values(args.field, "--field"))
     print(f"{args.model}: the lens for each part of the model")
     print(f"  {'species':<14}{'typical n':>12}{'noise 1/√n':>12}  recommendation")
-    for s in network_lens(network, fields):
+    lenses = network_lens(network, fields)
+    for s in lenses:
         print(f"  {s.name:<14}{s.typical:>12.4g}{_fmt_pct(s.noise):>12}  {s.method}: {s.reason}")
+    method, why = network_method(lenses)
+    print(f"  for the whole network: agents.method = {method!r} — {why}")
     if config is not None and config.species:
         print("fields (molecules per voxel at a typical concentration):")
         for s in field_lens(config):

@@ -39,12 +39,16 @@ class EffectiveDiffusion:
 
     def describe(self) -> list[str]:
         dim = len(self.tensor)
-        rows = ["  [" + ", ".join(f"{v:.6g}" for v in row) + "]" for row in self.tensor]
+        scale = np.abs(self.tensor).max()
+        shown = np.where(np.abs(self.tensor) <= 1e-9 * scale, 0.0, self.tensor)
+        rows = ["  [" + ", ".join(f"{v:.6g}" for v in row) + "]" for row in shown]
         values, vectors = np.linalg.eigh(self.tensor)
-        lines = ["effective diffusion tensor D_eff (unit of D):", *rows,
-                 "principal values " + ", ".join(f"{v:.6g}" for v in values)
-                 + " along " + "; ".join("(" + ", ".join(f"{c:.3g}" for c in vectors[:, k]) + ")"
-                                         for k in range(dim)),
+        if values[-1] - values[0] <= 1e-9 * scale:
+            principal = f"isotropic: D_eff = {values[0]:.6g} in every direction"
+        else:
+            principal = ("principal values " + ", ".join(f"{v:.6g}" for v in values) + " along "
+                         + "; ".join("(" + ", ".join(f"{c:.3g}" for c in vectors[:, k]) + ")" for k in range(dim)))
+        lines = ["effective diffusion tensor D_eff (unit of D):", *rows, principal,
                  f"bounds: harmonic mean {self.harmonic:.6g} ≤ D_eff ≤ arithmetic mean {self.arithmetic:.6g}"]
         off = np.abs(self.tensor - np.diag(np.diag(self.tensor))).max()
         if off <= 1e-9 * np.abs(self.tensor).max():

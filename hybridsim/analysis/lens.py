@@ -75,6 +75,24 @@ def network_lens(network, fields: dict[str, float] | None = None) -> list[Specie
     return [recommend(name, float(n)) for name, n in zip(network.species, network_levels(network, fields))]
 
 
+def network_method(lenses: list[SpeciesLens]) -> tuple[str, str]:
+    """``(agents.method, why)`` for a whole network from its species' lenses."""
+    exact = [s.name for s in lenses if s.method == "exact SSA"]
+    high = [s.name for s in lenses if s.method != "exact SSA"]
+    if not high:
+        return "exact", "every species is low-copy"
+    if max(s.typical for s in lenses) < DETERMINISTIC_FROM:
+        # measured (scripts/bench_partitioned.py): leaping pays from a few thousand molecules;
+        # below that the exact kernel (~5·10⁷ events/s) is as fast and has no bias
+        return "exact", (f"no species reaches {DETERMINISTIC_FROM:g} molecules, where leaping starts to pay "
+                         "(the exact SSA is as fast here)")
+    if not exact:
+        return "tau-leaping", "every species is high-copy"
+    threshold = min(max(int(min(s.typical for s in lenses if s.name in high) / 2), 1), 200)
+    return "hybrid", (f"low-copy {', '.join(exact)} fire exactly while high-copy {', '.join(high)} are leaped "
+                      f"(hybrid_threshold = {threshold})")
+
+
 def field_typical_concentration(species) -> float:
     """A typical concentration of a field from its own terms: the largest of its
     initial values, Dirichlet values and source/decay balance (production rate / decay)."""

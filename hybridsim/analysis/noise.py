@@ -67,12 +67,12 @@ def autocorrelation(counts: np.ndarray, dt: float, max_lag: int | None = None) -
     dev = x - x.mean(axis=1, keepdims=True)  # around the population mean at each time (removes trends)
     max_lag = min(max_lag or n_t // 2, n_t - 1)
     var = (dev * dev).mean(axis=0)
-    ok = var > 0
-    if not np.any(ok):
+    if not np.any(var > 0):
         raise InputError("the counts do not fluctuate: no autocorrelation to measure")
-    dev, var = dev[:, ok], var[ok]
-    per_cell = np.array([(dev[:n_t - k] * dev[k:]).mean(axis=0) / var for k in range(max_lag + 1)])  # (lags, cells)
-    rho = per_cell.mean(axis=1)
+    # autocovariance per cell and lag; pooled over cells before normalising (a ratio per cell
+    # would be biased low when a cell's series spans only a few correlation times)
+    per_cell = np.array([(dev[:n_t - k] * dev[k:]).mean(axis=0) for k in range(max_lag + 1)])  # (lags, cells)
+    rho = per_cell.sum(axis=1) / var.sum()
 
     def area(r):
         below = np.flatnonzero(r[1:] < 0)
@@ -82,7 +82,7 @@ def autocorrelation(counts: np.ndarray, dt: float, max_lag: int | None = None) -
     time = area(rho)
     # the spread of the estimate: split the cells into 10 groups
     groups = np.array_split(np.arange(per_cell.shape[1]), min(10, per_cell.shape[1]))
-    estimates = [area(per_cell[:, g].mean(axis=1)) for g in groups if len(g)]
+    estimates = [area(per_cell[:, g].sum(axis=1) / var[g].sum()) for g in groups if len(g) and var[g].sum() > 0]
     stderr = float(np.std(estimates, ddof=1) / np.sqrt(len(estimates))) if len(estimates) > 1 else float("nan")
     return Autocorrelation(np.arange(max_lag + 1) * dt, rho, float(time), stderr)
 
