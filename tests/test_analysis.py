@@ -549,3 +549,10 @@ def test_correlation_time_of_a_two_stage_protein():
     acf = autocorrelation(x, 1.0)
     tail = expected * np.exp(-acf.lags[-1] / expected)  # area beyond the last lag
     assert abs(acf.time - expected) < 4 * acf.stderr + tail, (acf.time, acf.stderr, expected)
+
+
+def test_the_package_exposes_every_tool():
+    import hybridsim.analysis as analysis
+
+    for name in analysis.__all__:
+        assert callable(getattr(analysis, name)), name

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from .rng import STREAM_HYBRID, stream_key, uniform_pair
-from .ssa import propensity
+from .ssa import load_agent, propensity
 from .tau_leaping import poisson
 
 DEFAULT_THRESHOLD = 200
@@ -58,13 +58,7 @@ def advance_agents_partitioned(counts, ids, rate, modulated, factors, interval, 
     leaps = 0
     for i in range(n):
         agent = ids[i]
-        for s in range(n_species):
-            x[s] = counts[i, s]
-        for j in range(R):
-            cj = rate[j]
-            if modulated[j] >= 0:
-                cj *= factors[i, modulated[j]]
-            c[j] = cj
+        load_agent(i, counts, rate, modulated, factors, x, c)
         t = 0.0
         draw = 0
         u, _ = uniform_pair(k0, k1, agent, step, draw)

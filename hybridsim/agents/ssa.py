@@ -47,6 +47,19 @@ def propensity(j, x, reactant_species, reactant_stoich, c):
 
 
 @njit(cache=True, inline="always")
+def load_agent(i, counts, rate, modulated, factors, x, c):
+    """Agent ``i``'s counts into ``x`` and its rate constants (with its field
+    modulation) into ``c``."""
+    for s in range(x.shape[0]):
+        x[s] = counts[i, s]
+    for j in range(c.shape[0]):
+        cj = rate[j]
+        if modulated[j] >= 0:
+            cj *= factors[i, modulated[j]]
+        c[j] = cj
+
+
+@njit(cache=True, inline="always")
 def fire_selected(target, i, x, a, c, exports, reactant_species, reactant_stoich, change_species, change_amount,
                   dependents, export_column, export_amount):
     """Fire the reaction selected by ``target`` ∈ (0, a0] (the first whose cumulative

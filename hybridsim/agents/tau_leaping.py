@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from .rng import STREAM_TAU, stream_key, uniform_pair
-from .ssa import exact_events, propensity
+from .ssa import exact_events, load_agent, propensity
 
 N_CRITICAL = 10
 SSA_FALLBACK = 10.0
@@ -98,13 +98,7 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
     leaps = 0
     for i in range(n):
         agent = ids[i]
-        for s in range(n_species):
-            x[s] = counts[i, s]
-        for j in range(R):
-            cj = rate[j]
-            if modulated[j] >= 0:
-                cj *= factors[i, modulated[j]]
-            c[j] = cj
+        load_agent(i, counts, rate, modulated, factors, x, c)
         t = 0.0
         draw = 0
         while t < interval:
