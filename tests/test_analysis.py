@@ -378,6 +378,11 @@ BAD_ANALYSIS = {
                         "--experiment", "L"], "--experiment expects NAME=VALUE"),
     "unknown fast reaction": (["qssa", "{net}", "--t-end", "1", "--fast", "bind"], "no reaction named 'bind'"),
     "missing output": (["noise", "{tmp}/nothing", "--species", "X"], "does not exist"),
+    "missing structure": (["homogenize", "{tmp}/nothing.npy"], "micro-structure file"),
+    "bad spacing": (["homogenize", "{tmp}/board.npy", "--spacing", "1,x"],
+                    "--spacing expects numbers separated by commas"),
+    "spacing of the wrong length": (["homogenize", "{tmp}/board.npy", "--spacing", "1,1,1"],
+                                    "--spacing needs 2 values for a 2D structure"),
 }
 
 
@@ -387,6 +392,7 @@ def test_bad_analysis_input_gives_one_line(tmp_path, case):
 
     net = tmp_path / "binding.toml"
     net.write_text(BINDING_TOML)
+    np.save(tmp_path / "board.npy", _checkerboard(4))
     args, expected = BAD_ANALYSIS[case]
     result = _cli("analyze", *[a.format(net=net, tmp=tmp_path) for a in args])
     _assert_one_error_line(result, 2, expected)
