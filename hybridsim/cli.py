@@ -282,7 +282,8 @@ def cmd_run(args, petsc_args: list[str]) -> int:
         m = config.mechanics
         vertices = math.prod(n + 1 for n in config.domain.cells)
         _say(comm, f"  mechanics: {m.model.replace('_', ' ')}, {vertices * config.domain.dim} unknowns, "
-                   f"CG + GAMG (options prefix -mech_), every {m.interval} step(s); "
+                   f"CG + {'geometric multigrid' if sim.mechanics.method == 'multigrid' else 'GAMG'} "
+                   f"(options prefix -mech_), every {m.interval} step(s); "
                    f"set up in {sim.mechanics.setup_seconds:.2f} s", args.quiet)
     output = agree(sim.comm, RunOutput, sim, config.output.directory, names, restart_step=restart_step, warn=warn)
     summary = SummaryWriter(comm, output.directory, restart_step=restart_step)

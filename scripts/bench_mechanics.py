@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Benchmark: the tissue's mechanical equilibrium (Q1 elasticity, CG + GAMG).
+"""Benchmark: the tissue's mechanical equilibrium (Q1 elasticity, CG with multigrid).
 
 Cases: 2D plane strain on 512² cells (513² vertices, 526k unknowns) and 3D on
 64³ cells (65³ vertices, 824k unknowns); E = 1 kPa, ν = 0.3, clamped at x = 0,
-isotropic active stress from a Gaussian field. Timed: setup (assembly, boundary
-rows, rigid-body modes, GAMG set-up), a solve from a zero initial guess (median
-of ``--repeats``), and a warm solve after the field changed by 1 % (the
-previous displacement as the initial guess, as in a run). rtol 1e-8 on the
+isotropic active stress from a Gaussian field. The preconditioner is the default
+(geometric multigrid on the vertex grid; pass ``-mech_pc_type gamg`` to compare).
+Timed: setup (assembly, boundary rows, rigid-body modes, preconditioner
+set-up), a solve from a zero initial guess (median of ``--repeats``), and a warm
+solve after the field changed by 1 % (the previous displacement as the initial
+guess, as in a run). rtol 1e-8 on the
 true residual. Prints one line per case and writes JSON (``--json``, default
 bench-results/mechanics-<ranks>.json).
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from hybridsim.config import parse_config
+from hybridsim.errors import InputError
 from hybridsim.parallel.petsc import init
 
 init([])
@@ -300,3 +301,36 @@ def _iterations_3d(n):
 def test_krylov_iterations_bounded_under_refinement_3d():
     coarse, fine = _iterations_3d(8), _iterations_3d(32)
     assert fine <= 1.5 * coarse + 3, (coarse, fine)
+
+
+def test_geometric_multigrid_and_gamg_give_the_same_displacement():
+    from hybridsim.mechanics.elasticity import Elasticity
+    from hybridsim.parallel.grid import Grid
+
+    text = UNIFORM.format(size=[64.0, 32.0], cells=[64, 32], E=E,
+                          extra='active = { field = "ca", alpha = 1.0 }\nboundary = { x_min = "clamped" }')
+    results = {}
+    for solver in ("multigrid", "gamg"):
+        cfg = parse_config(text + f'solver = "{solver}"\n')
+        grid = Grid(cfg.domain)
+        mech = Elasticity(grid, cfg.mechanics)
+        assert mech.method == solver
+        x = grid.cell_centers()
+        mech.solve(np.exp(-((x - [32.0, 16.0]) ** 2).sum(axis=1) / 50.0))
+        results[solver] = mech.nodal().copy()
+        mech.destroy()
+        grid.destroy()
+    scale = np.abs(results["gamg"]).max()
+    assert np.abs(results["multigrid"] - results["gamg"]).max() <= 1e-9 * scale
+
+
+def test_multigrid_on_a_grid_that_does_not_halve_is_refused():
+    from hybridsim.mechanics.elasticity import Elasticity
+    from hybridsim.parallel.grid import Grid
+
+    cfg = parse_config(UNIFORM.format(size=[15.0, 15.0], cells=[15, 15], E=E,
+                                      extra='boundary = { x_min = "clamped" }\nsolver = "multigrid"'))
+    grid = Grid(cfg.domain)
+    with pytest.raises(InputError, match="mechanics.solver = 'multigrid' needs domain.cells divisible by 2"):
+        Elasticity(grid, cfg.mechanics)
+    grid.destroy()

@@ -127,3 +127,18 @@ def test_bad_material_input_gives_one_line_before_any_solve(tmp_path, case):
     result = hybridsim(2, "run", str(cfg), "-o", str(out))
     _assert_one_error_line(result, 2, expected)
     assert not Path(out).exists()  # refused before anything was written
+
+
+@pytest.mark.mpi
+def test_petsc_options_switch_the_mechanics_preconditioner(tmp_path):
+    """The default on a grid that halves is geometric multigrid; -mech_pc_type gamg (with the
+    rigid-body modes) must work as well and give the same displacement."""
+    cfg = tmp_path / "mech.toml"
+    cfg.write_text(CONFIG.format(**CASES["2d"]))
+    out = {}
+    for label, extra in (("mg", []), ("gamg", ["-mech_pc_type", "gamg"])):
+        run = hybridsim(2, "run", str(cfg), "-o", str(tmp_path / label), *extra)
+        assert run.returncode == 0, run.stderr
+        assert ("geometric multigrid" if label == "mg" else "GAMG") in run.stdout
+        out[label] = _displacement(tmp_path / label)
+    assert np.abs(out["mg"] - out["gamg"]).max() <= 1e-8 * np.abs(out["mg"]).max()

@@ -18,6 +18,7 @@ from ..toml_reader import MISSING, Table, describe, fmt, suggest
 AXES = ("x", "y", "z")
 MODELS = {1: ("strip",), 2: ("plane_strain", "plane_stress"), 3: ("solid",)}
 FACE_KINDS = ("free", "clamped", "roller", "traction")
+SOLVERS = ("auto", "multigrid", "gamg")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Mechanics:
     advect_agents: bool = False
     rtol: float = 1e-8
     max_iterations: int = 2000
+    solver: str = "auto"  # "multigrid" (geometric, on the vertex grid), "gamg" (algebraic) or "auto"
 
     def constrained_components(self) -> set[int]:
         """Displacement components fixed somewhere on the boundary."""
@@ -147,10 +149,11 @@ def parse_mechanics(t: Table, domain, field_names) -> Mechanics:
         raise InputError(f"{t.key('advect_agents')} must be true or false (got {describe(advect)})")
     rtol = t.number("rtol", 1e-8, positive=True)
     max_iterations = t.integer("max_iterations", 2000, minimum=1)
+    solver = t.string("solver", "auto", choices=SOLVERS)
     t.finish()
     mech = Mechanics(E=E, nu=nu, model=model, boundary=tuple((f[0], f[1]) for f in faces), active=active,
                      body_force=body_force, interval=interval, advect_agents=advect, rtol=rtol,
-                     max_iterations=max_iterations)
+                     max_iterations=max_iterations, solver=solver)
     missing = sorted(set(range(dim)) - mech.constrained_components())
     if missing:
         names = ", ".join(AXES[a] for a in missing)

@@ -15,8 +15,10 @@ and is refused in the config.
 Boundary conditions: clamped (u = 0) and roller (u·n = 0) rows and columns are
 removed symmetrically (``zeroRowsColumns``), so the operator stays SPD for CG;
 traction and free faces are natural. The operator is assembled once (it does
-not depend on the field) and preconditioned by smoothed-aggregation AMG (GAMG)
-that knows the rigid-body modes. PETSc options use the prefix ``mech_``.
+not depend on the field). CG is preconditioned by geometric multigrid on the
+vertex DMDA (its Q1 interpolation, Galerkin coarse operators, Chebyshev/Jacobi
+smoothing) when the grid halves at least twice, else by smoothed-aggregation
+AMG (GAMG) given the rigid-body modes. PETSc options use the prefix ``mech_``.
 
 Units: µm for lengths and displacements; E, stresses and tractions in one
 pressure unit (Pa); α in Pa per concentration unit.
@@ -29,11 +31,12 @@ import math
 import numpy as np
 from numba import njit
 
-from ..errors import RunError
+from ..errors import InputError, RunError
 from ..fields.coefficients import evaluate
+from ..fields.multigrid import MIN_COARSE_CELLS, multigrid_levels
 from ..fields.solvers import check_type_options, converged_reason_name
 from ..parallel.grid import Grid
-from ..parallel.petsc import create_matrix, get_petsc, local_array, option_defaults
+from ..parallel.petsc import create_matrix, get_petsc, local_array, option_defaults, use_dm_geometry_only
 from .config import Mechanics
 from .element import face_load_weights, node_offsets, reference_element
 
@@ -254,22 +257,39 @@ class Elasticity:
         PETSc = get_petsc()
         m = self.mechanics
         check_type_options()
+        levels = multigrid_levels(self.grid.domain.cells, self.grid.proc_sizes)
+        method = m.solver if m.solver != "auto" else ("multigrid" if levels >= 3 else "gamg")
+        options = PETSc.Options()
+        if options.hasName(PREFIX + "pc_type"):  # -mech_pc_type wins over the config
+            chosen = options.getString(PREFIX + "pc_type")
+            method = {"mg": "multigrid", "gamg": "gamg"}.get(chosen.lower(), chosen.lower())
+        if method == "multigrid" and levels < 2:
+            raise InputError(
+                f"mechanics.solver = 'multigrid' needs domain.cells divisible by 2 with at least "
+                f"{2 * MIN_COARSE_CELLS} cells per rank on every axis (got cells = {list(self.grid.domain.cells)} "
+                f"on a {'×'.join(map(str, self.grid.proc_sizes))} rank grid); use 'auto' or 'gamg'")
+        self.method = method
         defaults = {
-            "ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": repr(m.rtol), "ksp_atol": "1e-50",
+            "ksp_type": "cg", "ksp_rtol": repr(m.rtol), "ksp_atol": "1e-50",
             "ksp_max_it": str(m.max_iterations),
             # the test uses the true residual, so rtol means what it says
             "ksp_norm_type": "unpreconditioned",
         }
+        if method == "multigrid":
+            defaults.update({"pc_type": "mg", "pc_mg_levels": str(levels), "pc_mg_galerkin": "both",
+                             "mg_levels_ksp_type": "chebyshev", "mg_levels_pc_type": "jacobi"})
+        elif method == "gamg":
+            defaults["pc_type"] = "gamg"
         self.ksp.setOptionsPrefix(PREFIX)
         self.ksp.setOperators(self.A)
         self.ksp.setInitialGuessNonzero(True)
         with option_defaults({PREFIX + k: v for k, v in defaults.items()}):
             try:
                 self.ksp.setFromOptions()
+                if self.ksp.getPC().getType() == "mg":  # chosen here or by -mech_pc_type mg
+                    use_dm_geometry_only(self.ksp, self.da)  # coarsen the vertex DMDA (Q1 interpolation)
                 self.ksp.setUp()
             except PETSc.Error as exc:
-                from ..errors import InputError
-
                 raise InputError(f"PETSc could not set up solver -{PREFIX} with these options: {exc}") from None
 
     def solve(self, concentration: np.ndarray | None = None, extra_load=None):

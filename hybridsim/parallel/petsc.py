@@ -45,6 +45,18 @@ def create_matrix(da):
     return da.createMat()
 
 
+def use_dm_geometry_only(ksp, dm) -> None:
+    """Give ``ksp`` the DMDA ``dm`` for geometric multigrid's grid hierarchy only (the
+    operator and vectors stay the caller's). ``KSPSetDMActive`` takes a flag in
+    petsc4py 3.18 and a (which, flag) pair in newer releases."""
+    PETSc = get_petsc()
+    ksp.setDM(dm)
+    try:
+        ksp.setDMActive(False)
+    except TypeError:
+        ksp.setDMActive(PETSc.KSP.DMActive.ALL, False)
+
+
 def local_array(vec, shape, *, readonly: bool = False):
     """The owned entries of a DMDA vector as an array of ``shape`` (x fastest, so
     axis 0 is x), viewing the vector's memory. Avoids ``getVecArray``, which warns
