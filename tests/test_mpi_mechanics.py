@@ -142,3 +142,50 @@ def test_petsc_options_switch_the_mechanics_preconditioner(tmp_path):
         assert ("geometric multigrid" if label == "mg" else "GAMG") in run.stdout
         out[label] = _displacement(tmp_path / label)
     assert np.abs(out["mg"] - out["gamg"]).max() <= 1e-8 * np.abs(out["mg"]).max()
+
+
+SMALL = """
+[domain]
+size = {size}
+cells = {cells}
+[time]
+dt = 1.0
+t_end = 2.0
+[species.ca]
+D = 10.0
+decay = 0.1
+boundary = {{ x_min = {{ type = "dirichlet", value = 1.0 }} }}
+[mechanics]
+E = 1000.0
+active = {{ field = "ca", alpha = 10.0 }}
+boundary = {{ x_min = "clamped" }}
+"""
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("dim", [1, 3])
+def test_mechanics_output_and_plots_in_1d_and_3d(tmp_path, dim):
+    import re
+
+    size, cells = ([100.0], [32]) if dim == 1 else ([32.0] * 3, [16] * 3)
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(SMALL.format(size=size, cells=cells))
+    out = tmp_path / "out"
+    run = hybridsim(2, "run", str(cfg), "-o", str(out))
+    assert run.returncode == 0, run.stderr
+    plot = hybridsim(1, "plot", str(out))
+    assert plot.returncode == 0, plot.stderr
+    for name in ("mechanics.png", "size_change.png"):
+        assert (out / "plots" / name).is_file()
+    with h5py.File(out / "mechanics.h5", "r") as f:
+        step = f["steps"][sorted(f["steps"])[-1]]
+        u = step["displacement"][...]
+        assert u.shape == ((33,) if dim == 1 else (17, 17, 17, 3))
+        assert step.attrs["relative_size_change"] < 0  # calcium contracts the tissue
+        shapes = {name: step[name].shape for name in step}
+    xdmf = (out / "mechanics.xdmf").read_text()
+    items = re.findall(r'DataItem Dimensions="([\d ]+)"[^>]*Format="HDF">mechanics.h5:/steps/\d+/(\w+)<', xdmf)
+    assert items and (dim == 1) == all(name != "displacement" for _, name in items)
+    for dims, name in items:
+        expected = shapes[name] if dim > 1 else (1,) + shapes[name]
+        assert tuple(int(v) for v in dims.split()) == expected, name

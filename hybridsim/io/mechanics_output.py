@@ -109,4 +109,4 @@ def xdmf_text(size, cells, records) -> str:
     dim = len(cells)
     names = [f"{label}_{comp}" for label in ("strain", "stress") for comp, _, _ in components(dim)]
     return grid_xdmf(size, cells, names, records, h5_name=MECHANICS_FILE,
-                     node_vectors=("displacement",) if dim > 1 else ())
+                     node_vectors=("displacement",) if dim > 1 else (), collection="mechanics")

@@ -156,7 +156,8 @@ class FieldWriter:
         self.file.close()
 
 
-def xdmf_text(size, cells, names, records, h5_name: str = FIELDS_FILE, node_vectors=()) -> str:
+def xdmf_text(size, cells, names, records, h5_name: str = FIELDS_FILE, node_vectors=(),
+              collection: str = "fields") -> str:
     """XDMF 3 description of cell-centred fields ``names`` on a uniform grid, plus
     3-component vectors ``node_vectors`` on its nodes (2D and 3D only).
 
@@ -183,7 +184,7 @@ def xdmf_text(size, cells, names, records, h5_name: str = FIELDS_FILE, node_vect
         '<!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>',
         '<Xdmf Version="3.0">',
         " <Domain>",
-        '  <Grid Name="fields" GridType="Collection" CollectionType="Temporal">',
+        f'  <Grid Name="{collection}" GridType="Collection" CollectionType="Temporal">',
     ]
     for group, time in records:
         lines += [
