@@ -14,9 +14,8 @@ transfer does not).
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
+from numba import njit
 
 from ..errors import InputError
 from ..parallel.grid import Grid
@@ -39,36 +38,75 @@ def multigrid_levels(cells, proc_sizes) -> int:
     return levels
 
 
+@njit(cache=True)
+def _prolongation_entries(starts, counts, coarse_bounds, coarse_procs, coarse_offsets, periodic):
+    """For each owned fine cell (x fastest): the PETSc indices of its 2^dim coarse
+    contributors and their weights (per axis ¾ parent, ¼ the parent's neighbour on
+    its side; the parent alone at a wall; wrapped across a periodic boundary)."""
+    dim = starts.shape[0]
+    n = 1
+    for a in range(dim):
+        n *= counts[a]
+    corners = 1 << dim
+    cols = np.empty((n, corners), dtype=np.int64)
+    vals = np.empty((n, corners))
+    index = np.zeros(dim, dtype=np.int64)
+    choice_cell = np.zeros((dim, 2), dtype=np.int64)
+    choice_weight = np.zeros((dim, 2))
+    coarse = np.zeros(dim, dtype=np.int64)
+    for p in range(n):
+        rest = p
+        for a in range(dim):
+            index[a] = starts[a] + rest % counts[a]
+            rest //= counts[a]
+        for a in range(dim):
+            n_c = coarse_bounds[a, coarse_procs[a]]
+            parent = index[a] // 2
+            other = parent - 1 if index[a] % 2 == 0 else parent + 1
+            w_parent, w_other = 0.75, 0.25
+            if periodic[a]:
+                other %= n_c
+            elif other < 0 or other >= n_c:
+                other, w_parent, w_other = parent, 1.0, 0.0
+            choice_cell[a, 0], choice_cell[a, 1] = parent, other
+            choice_weight[a, 0], choice_weight[a, 1] = w_parent, w_other
+        for k in range(corners):
+            weight = 1.0
+            for a in range(dim):
+                bit = (k >> a) & 1
+                coarse[a] = choice_cell[a, bit]
+                weight *= choice_weight[a, bit]
+            # PETSc index: offset of the owning rank's box, then x-fastest inside it
+            rank = 0
+            stride = 1
+            local = 0
+            box_stride = 1
+            for a in range(dim):
+                q = 0
+                while coarse_bounds[a, q + 1] <= coarse[a]:
+                    q += 1
+                rank += q * stride
+                stride *= coarse_procs[a]
+                local += (coarse[a] - coarse_bounds[a, q]) * box_stride
+                box_stride *= coarse_bounds[a, q + 1] - coarse_bounds[a, q]
+            cols[p, k] = coarse_offsets[rank] + local
+            vals[p, k] = weight
+    return cols, vals
+
+
 def _prolongation(fine: BoxLayout, coarse: BoxLayout, periodic, rank: int, comm):
     PETSc = get_petsc()
     dim = fine.dim
     starts, counts = fine.box(rank)
     n = int(np.prod(counts))
-    index = np.indices(counts).reshape(dim, -1, order="F") + np.array(starts)[:, None]
-    # per axis: (parent, weight), (neighbour parent, weight)
-    pairs = []
-    for a in range(dim):
-        parent = index[a] // 2
-        other = np.where(index[a] % 2 == 0, parent - 1, parent + 1)
-        n_c = coarse.cells[a]
-        w_parent = np.full(n, 0.75)
-        w_other = np.full(n, 0.25)
-        if periodic[a]:
-            other %= n_c
-        else:
-            wall = (other < 0) | (other >= n_c)
-            other[wall] = parent[wall]
-            w_parent[wall] = 1.0
-            w_other[wall] = 0.0
-        pairs.append(((parent, w_parent), (other, w_other)))
-    cols, vals = [], []
-    for choice in itertools.product((0, 1), repeat=dim):
-        cidx = np.stack([pairs[a][choice[a]][0] for a in range(dim)])
-        weight = np.prod([pairs[a][choice[a]][1] for a in range(dim)], axis=0)
-        cols.append(coarse.petsc_index(cidx))
-        vals.append(weight)
-    cols = np.stack(cols, axis=1).astype(PETSc.IntType)
-    vals = np.stack(vals, axis=1)
+    bounds = np.zeros((dim, max(len(b) for b in coarse.bounds)), dtype=np.int64)
+    for a, b in enumerate(coarse.bounds):
+        bounds[a, :len(b)] = b
+    cols, vals = _prolongation_entries(np.array(starts, dtype=np.int64), np.array(counts, dtype=np.int64), bounds,
+                                       np.array(coarse.proc_sizes, dtype=np.int64),
+                                       np.asarray(coarse.box_offsets, dtype=np.int64),
+                                       np.array(periodic, dtype=np.bool_))
+    cols = cols.astype(PETSc.IntType)
     rows = (fine.box_offsets[rank] + np.arange(n)).astype(PETSc.IntType)
     n_coarse_local = coarse.n_owned(rank)
     P = PETSc.Mat().createAIJ(

@@ -43,6 +43,7 @@ system matrix.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ..config import Solver, Species
 from ..errors import RunError
@@ -55,6 +56,56 @@ from .solvers import configure_ksp, converged_reason_name, diffusion_number
 MAX_BALANCE_CORRECTION = 1e-5
 """Largest relative rescaling applied to restore the global balance; a larger
 defect means the solve itself is wrong and is left for the convergence check."""
+
+
+@njit(cache=True)
+def _operator_rows(counts, starts, ghost_starts, ghost_counts, cells, periodic, D_ghost, decay, h2, spacing,
+                   factors, kinds, values):
+    """Rows of ``L`` for the owned cells (x fastest): local row index, columns
+    (own, then low/high neighbour per axis; −1 where a wall is), values, and the
+    boundary data ``b``. ``D_ghost`` is D on the ghosted box (x fastest)."""
+    dim = counts.shape[0]
+    n = 1
+    for a in range(dim):
+        n *= counts[a]
+    rows = np.empty(n, dtype=np.int64)
+    cols = np.full((n, 2 * dim + 1), -1, dtype=np.int64)
+    vals = np.zeros((n, 2 * dim + 1))
+    rhs = np.zeros(n)
+    gstride = np.ones(dim, dtype=np.int64)
+    for a in range(1, dim):
+        gstride[a] = gstride[a - 1] * ghost_counts[a - 1]
+    index = np.zeros(dim, dtype=np.int64)
+    for p in range(n):
+        rest = p
+        row = 0
+        for a in range(dim):
+            index[a] = rest % counts[a]
+            rest //= counts[a]
+            row += (starts[a] + index[a] - ghost_starts[a]) * gstride[a]
+        rows[p] = row
+        cols[p, 0] = row
+        D_cell = D_ghost[row]
+        diag = decay[p]
+        for a in range(dim):
+            for side in range(2):
+                step = 2 * side - 1
+                neighbour = starts[a] + index[a] + step
+                if periodic[a] or (neighbour >= 0 and neighbour < cells[a]):
+                    nb_row = row + step * gstride[a]
+                    D_nb = D_ghost[nb_row]
+                    coef = 2.0 * D_cell * D_nb / (D_cell + D_nb) / h2[a] * factors[a]
+                    cols[p, 1 + 2 * a + side] = nb_row
+                    vals[p, 1 + 2 * a + side] = -coef
+                    diag += coef
+                elif kinds[a, side] == 1:  # Dirichlet: flux D (c_b − c)/(h/2)
+                    coef = 2.0 * D_cell / h2[a] * factors[a]
+                    diag += coef
+                    rhs[p] += coef * values[a, side]
+                elif values[a, side] != 0.0:  # Neumann inward flux q: source q/h
+                    rhs[p] += values[a, side] / spacing[a]
+        vals[p, 0] = diag
+    return rows, cols, vals, rhs
 
 
 def assemble_operator(grid: Grid, species: Species):
@@ -78,46 +129,17 @@ def assemble_operator(grid: Grid, species: Species):
     D_ghost = grid.ghost_view(grid.to_ghosted(D_global), readonly=True).ravel(order="F")
     D_global.destroy()
 
-    # owned cells as multi-indices: global, and within the ghosted box
-    idx = np.indices(grid.counts).reshape(dim, -1, order="F")
-    offset = np.array(grid.starts) - np.array(grid.ghost_starts)
-    local = idx + offset[:, None]
-    gshape = grid.ghost_counts
-    rows = np.ravel_multi_index(local, gshape, order="F")
-    D_cell = D_ghost[rows]
-
-    n = rows.size
+    decay = coefficients.evaluate(species.decay, grid.cell_centers())
     factors = species.axis_factors or (1.0,) * dim  # a diagonal tensor: D along axis a is D·factors[a]
-    diag = coefficients.evaluate(species.decay, grid.cell_centers())
-    rhs = np.zeros(n)
-    cols = np.full((n, 2 * dim + 1), -1, dtype=PETSc.IntType)
-    vals = np.zeros((n, 2 * dim + 1))
-    cols[:, 0] = rows
-    for a in range(dim):
-        n_a = grid.domain.cells[a]
-        for side, step in ((0, -1), (1, 1)):
-            column = 1 + 2 * a + side
-            neighbour_global = idx[a] + grid.starts[a] + step
-            inside = (neighbour_global >= 0) & (neighbour_global < n_a)
-            if grid.domain.periodic[a]:
-                inside[:] = True
-            nb = local.copy()
-            nb[a] += step
-            nb_rows = np.ravel_multi_index(np.where(inside, nb, local), gshape, order="F")
-            D_nb = D_ghost[nb_rows]
-            face_coef = 2.0 * D_cell * D_nb / (D_cell + D_nb) / h2[a] * factors[a]
-            cols[inside, column] = nb_rows[inside]
-            vals[inside, column] = -face_coef[inside]
-            diag[inside] += face_coef[inside]
-            face = species.boundary[a][side]
-            wall = ~inside
-            if face.kind == "dirichlet":
-                coef = 2.0 * D_cell[wall] / h2[a] * factors[a]
-                diag[wall] += coef
-                rhs[wall] += coef * face.value
-            elif face.value != 0.0:
-                rhs[wall] += face.value / grid.spacing[a]
-    vals[:, 0] = diag
+    kinds = np.array([[1 if species.boundary[a][side].kind == "dirichlet" else 0 for side in (0, 1)]
+                      for a in range(dim)], dtype=np.int64)
+    values = np.array([[species.boundary[a][side].value for side in (0, 1)] for a in range(dim)])
+    rows, cols, vals, rhs = _operator_rows(
+        np.array(grid.counts, dtype=np.int64), np.array(grid.starts, dtype=np.int64),
+        np.array(grid.ghost_starts, dtype=np.int64), np.array(grid.ghost_counts, dtype=np.int64),
+        np.array(grid.domain.cells, dtype=np.int64), np.array(grid.domain.periodic, dtype=np.bool_),
+        D_ghost, decay, h2, np.asarray(grid.spacing, dtype=float), np.asarray(factors, dtype=float), kinds, values)
+    cols = cols.astype(PETSc.IntType)
 
     L = create_matrix(grid.da)
     L.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
