@@ -338,6 +338,17 @@ def parse_spatial(
     return SpatialValue(value, layers, tuple(regions))
 
 
+def face_entries(bt: Table, dim: int):
+    """``(axis, side, name)`` for each face named in a boundary table (``x_min`` …;
+    side 0 low, 1 high); a name that is not a face of the domain is an error."""
+    valid = [f"{AXES[a]}_{side}" for a in range(dim) for side in ("min", "max")]
+    for name in bt.data:
+        if name not in valid:
+            raise InputError(f"{bt.key(name)} is not a face of a {dim}D domain "
+                             f"(faces: {', '.join(valid)}){suggest(name, valid)}")
+        yield AXES.index(name[0]), 0 if name.endswith("min") else 1, name
+
+
 def _parse_face(value: Any, key: str) -> Face:
     t = _subtable(value, key)
     kind = t.string("type", choices=("neumann", "dirichlet"))
@@ -403,19 +414,12 @@ def _parse_species(name: str, t: Table, domain: Domain) -> Species:
     faces = [[Face(), Face()] for _ in range(dim)]
     bt = t.table("boundary")
     if bt is not None:
-        valid = [f"{AXES[a]}_{side}" for a in range(dim) for side in ("min", "max")]
-        for face_name in bt.data:
-            if face_name not in valid:
-                raise InputError(
-                    f"{bt.key(face_name)} is not a face of a {dim}D domain "
-                    f"(faces: {', '.join(valid)}){suggest(face_name, valid)}"
-                )
-            a = AXES.index(face_name[0])
+        for a, side, face_name in face_entries(bt, dim):
             if domain.periodic[a]:
                 raise InputError(
                     f"{bt.key(face_name)} cannot be set: axis {AXES[a]} is periodic (domain.periodic)"
                 )
-            faces[a][0 if face_name.endswith("min") else 1] = _parse_face(bt.raw(face_name), bt.key(face_name))
+            faces[a][side] = _parse_face(bt.raw(face_name), bt.key(face_name))
         bt.finish()
     t.finish()
     return Species(

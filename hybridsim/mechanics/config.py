@@ -96,7 +96,7 @@ def _face(value: Any, key: str, dim: int) -> Support:
 
 def parse_mechanics(t: Table, domain, field_names) -> Mechanics:
     """Validate ``[mechanics]``; every problem is one :class:`InputError` line."""
-    from ..config import parse_spatial  # the config module imports this one
+    from ..config import face_entries, parse_spatial  # the config module imports this one
 
     dim = domain.dim
     for a in range(dim):
@@ -134,13 +134,8 @@ def parse_mechanics(t: Table, domain, field_names) -> Mechanics:
     faces = [[Support(), Support()] for _ in range(dim)]
     bt = t.table("boundary")
     if bt is not None:
-        valid = [f"{AXES[a]}_{side}" for a in range(dim) for side in ("min", "max")]
-        for name in bt.data:
-            if name not in valid:
-                raise InputError(f"{bt.key(name)} is not a face of a {dim}D domain "
-                                 f"(faces: {', '.join(valid)}){suggest(name, valid)}")
-            a = AXES.index(name[0])
-            faces[a][0 if name.endswith("min") else 1] = _face(bt.raw(name), bt.key(name), dim)
+        for a, side, name in face_entries(bt, dim):
+            faces[a][side] = _face(bt.raw(name), bt.key(name), dim)
         bt.finish()
     body_force = tuple(t.list_of("body_force", float, [0.0] * dim, length=dim))
     interval = t.integer("interval", 1, minimum=1)
