@@ -309,7 +309,7 @@ def apply_state(sim, state: dict) -> None:
     sim.step_index = int(attrs["step"])
     sim.next_id = int(attrs["next_id"])
     if "displacement" in state:
-        sim.mechanics.u.getArray()[...] = state["displacement"].ravel()
+        sim.mechanics.set_displacement(state["displacement"])
     if sim.population is not None:
         store = sim.population.store
         store.keep(np.zeros(store.n, dtype=bool))

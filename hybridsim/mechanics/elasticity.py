@@ -143,6 +143,7 @@ class Elasticity:
         self.ksp = PETSc.KSP().create(comm=self.da.getComm())
         self._setup_solver()
         self.iterations = 0
+        self._size = None  # size change of the current displacement, computed on first request
         self.setup_seconds = time.perf_counter() - start
 
     # ------------------------------------------------------------------ assembly
@@ -306,6 +307,7 @@ class Elasticity:
         b.setValues(self.fixed, np.zeros(len(self.fixed)))
         b.assemble()
         self.ksp.solve(b, self.u)
+        self._size = None
         self.iterations = self.ksp.getIterationNumber()
         reason = self.ksp.getConvergedReason()
         if reason < 0:
@@ -340,12 +342,25 @@ class Elasticity:
         trace = np.trace(strain, axis1=1, axis2=2)
         return (self.lam * trace)[:, None, None] * np.eye(self.dim) + 2.0 * self.mu[:, None, None] * strain
 
+    def set_displacement(self, values: np.ndarray) -> None:
+        """Replace the displacement by ``values`` (this rank's vertices, x fastest,
+        components last; e.g. from a checkpoint)."""
+        self.u.getArray()[...] = np.asarray(values).ravel()
+        self._size = None
+
     def size_change(self, vec=None) -> tuple[float, float]:
         """Change of the tissue's length (1D, µm), area (2D, µm²) or volume (3D, µm³),
-        ``∫ ∇·u dV``, and that change relative to the undeformed size (collective)."""
+        ``∫ ∇·u dV``, and that change relative to the undeformed size (collective).
+        For the current displacement it is computed once per solve, however often asked
+        (every step's summary row, every output)."""
+        if vec is None and self._size is not None:
+            return self._size
         local = float(np.trace(self.strain(vec), axis1=1, axis2=2).sum()) * self.grid.cell_volume
         total = self.grid.comm.allreduce(local)
-        return total, total / float(np.prod(self.grid.domain.size))
+        result = total, total / float(np.prod(self.grid.domain.size))
+        if vec is None:
+            self._size = result
+        return result
 
     def sample(self, points: np.ndarray, vec=None) -> np.ndarray:
         """Displacement (µm) at ``points`` ``(n, dim)`` inside this rank's cells,
