@@ -481,17 +481,23 @@ def _print_agents(config, ranks: int) -> None:
           f"(if spread evenly)")
 
 
-def _field_values(items: list[str]) -> dict[str, float]:
-    fields = {}
+def name_values(items: list[str], what: str, *, minimum: float | None = None) -> dict[str, float]:
+    """``NAME=VALUE`` options (each may hold several, comma-separated) as a dict;
+    ``what`` names the option in the one-line error."""
+    out = {}
     for item in items:
-        name, _, value = item.partition("=")
-        try:
-            fields[name.strip()] = float(value)
-        except ValueError:
-            raise InputError(f"hybridsim ssa: --field expects NAME=VALUE with a number, got {item!r}") from None
-        if not fields[name.strip()] >= 0:
-            raise InputError(f"hybridsim ssa: --field {name.strip()} must be ≥ 0 (got {value})")
-    return fields
+        for part in item.split(","):
+            name, sep, value = part.partition("=")
+            name = name.strip()
+            if not sep or not name:
+                raise InputError(f"{what} expects NAME=VALUE, got {part!r}")
+            try:
+                out[name] = float(value)
+            except ValueError:
+                raise InputError(f"{what} expects NAME=VALUE with a number, got {part!r}") from None
+            if minimum is not None and not out[name] >= minimum:
+                raise InputError(f"{what} {name} must be ≥ {minimum:g} (got {value})")
+    return out
 
 
 def cmd_ssa(args, petsc_args: list[str]) -> int:
@@ -519,7 +525,7 @@ def cmd_ssa(args, petsc_args: list[str]) -> int:
     if args.epsilon is not None and not args.epsilon < 1:
         raise InputError(f"hybridsim ssa: --epsilon must be < 1 (got {args.epsilon:g})")
     method = "tau-leaping" if args.tau_leaping else "hybrid" if args.hybrid else "exact"
-    fields = _field_values(args.field)
+    fields = name_values(args.field, "hybridsim ssa: --field", minimum=0.0)
     network = agree(comm, load_network, args.network)
     n_out = math.floor(args.t_end / args.dt_out * (1 + 1e-12))
     times = np.append(np.arange(n_out + 1) * args.dt_out, [args.t_end] if n_out * args.dt_out < args.t_end else [])

@@ -100,18 +100,10 @@ def run(args) -> int:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _values(items, what: str) -> dict[str, float]:
-    out = {}
-    for item in items:
-        for part in item.split(","):
-            name, sep, value = part.partition("=")
-            try:
-                out[name.strip()] = float(value)
-            except ValueError:
-                raise InputError(f"{what} expects NAME=VALUE with a number, got {part!r}") from None
-            if not sep or not name.strip():
-                raise InputError(f"{what} expects NAME=VALUE, got {part!r}")
-    return out
+def _values(items, what: str, minimum: float | None = None) -> dict[str, float]:
+    from ..cli import name_values
+
+    return name_values(items, what, minimum=minimum)
 
 
 def load_model(path: str):
@@ -176,7 +168,7 @@ def cmd_lens(args) -> int:
     from .lens import continuum_report, field_lens, network_lens, network_method
 
     network, config = load_model(args.model)
-    fields = _model_fields(network, config, _values(args.field, "--field"))
+    fields = _model_fields(network, config, _values(args.field, "--field", 0.0))
     print(f"{args.model}: the lens for each part of the model")
     print(f"  {'species':<14}{'typical n':>12}{'noise 1/√n':>12}  recommendation")
     lenses = network_lens(network, fields)
@@ -208,7 +200,7 @@ def cmd_qssa(args) -> int:
     from .rre import RateEquations
 
     network, config = load_model(args.model)
-    rre = RateEquations(network, fields=_model_fields(network, config, _values(args.field, "--field")))
+    rre = RateEquations(network, fields=_model_fields(network, config, _values(args.field, "--field", 0.0)))
     x0 = np.array(network.initial, dtype=float)
     fast = _names(args.fast)
     if not fast:
@@ -240,7 +232,7 @@ def cmd_identifiability(args) -> int:
     from .identifiability import STEADY, Experiment, practical, structural
 
     network, config = load_model(args.model)
-    fields = _model_fields(network, config, _values(args.field, "--field"))
+    fields = _model_fields(network, config, _values(args.field, "--field", 0.0))
     params, observe = _names(args.parameters), _names(args.observe)
     times = []
     for item in _names(args.times):
@@ -253,7 +245,7 @@ def cmd_identifiability(args) -> int:
             raise InputError(f"--times expects numbers (min) or 'steady', got {item!r}") from None
         if not times[-1] > 0:
             raise InputError(f"--times must be > 0 (got {item})")
-    experiments = [Experiment(e, _values([e], "--experiment"), fields) for e in args.experiment] or [
+    experiments = [Experiment(e, _values([e], "--experiment", 0.0), fields) for e in args.experiment] or [
         Experiment("declared counts", {}, fields)]
     print(f"parameters (log rate constants): {', '.join(params)}; observed: {', '.join(observe)}; "
           f"times: {', '.join(map(str, times))}; {len(experiments)} experiment(s)")
