@@ -1,5 +1,7 @@
+"""``python -m hybridsim``: the command line (see :mod:`hybridsim.commands`)."""
+
 import sys
 
-from .cli import main
+from .commands import main
 
 sys.exit(main())

@@ -15,10 +15,12 @@ never call back up. One step of length Δt:
    under the active stress of the new field; optionally the cells move with
    the tissue's displacement increment and migrate.
 
-This is Lie splitting (agents, then fields), first order in Δt. Sampling and
-deposition use one multilinear stencil per step, so deposition is exactly the
-transpose of sampling and molecules moving between field and cells are
-conserved to round-off.
+This is Lie splitting (agents, then fields), first order in Δt; with
+``time.splitting = "strang"`` the fields take a half step before and after the
+agents' step, second order for the splitting itself. Sampling and deposition use
+one multilinear stencil per step, so deposition is exactly the transpose of
+sampling and molecules moving between field and cells are conserved to
+round-off. A run continues from a checkpoint through :meth:`Simulation.restore`.
 """
 
 from __future__ import annotations
@@ -27,16 +29,15 @@ import math
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
 from .config import Config
-from .fields.coefficients import evaluate
 from .fields.multigrid import MultigridHierarchy
 from .fields.reaction_diffusion import ReactionDiffusion
-from .parallel.collective import agree
+from .geometry import evaluate
+from .parallel.collective import agree, moments
 from .parallel.grid import Grid
 from .progress import Progress
 
@@ -157,6 +158,7 @@ class Simulation:
 
     def _initial_agents(self):
         from .agents import placement as place
+        from .io.agent_input import from_file, placement_count
 
         cfg = self.config
         size = cfg.domain.size
@@ -173,9 +175,9 @@ class Simulation:
                 ids, pos = place.lattice(p, size, first, self.grid.spacing, self.grid.starts, self.grid.counts)
                 counts = np.tile(base, (ids.size, 1))
             else:
-                ids, pos, counts = place.from_file(p, size, network.species, base, first, rank, n_ranks)
+                ids, pos, counts = from_file(p, size, network.species, base, first, rank, n_ranks)
             batches.append((ids, pos, counts))
-            first += place.count(p, size)
+            first += placement_count(p, size)
         return batches, first
 
     def _step_agents(self, dt: float) -> None:
@@ -366,23 +368,37 @@ class Simulation:
             return row
         pop = self.population
         c = self.counters
-        counts = pop.store.counts.astype(float)
-        local = np.concatenate([[pop.n, c.births, c.deaths, c.absorbed, c.migrated, c.reactions],
-                                counts.sum(axis=0), (counts**2).sum(axis=0)])
-        total = np.empty_like(local)
-        from mpi4py import MPI
-
-        self.comm.Allreduce(local, total, op=MPI.SUM)
-        n = int(total[0])
-        row.update(agents=n, births=int(total[1]), deaths=int(total[2]), absorbed=int(total[3]),
-                   migrated=int(total[4]), reactions=int(total[5]))
-        S = pop.network.n_species
+        stats, events = moments(self.comm, pop.store.counts,
+                                extra=(c.births, c.deaths, c.absorbed, c.migrated, c.reactions))
+        row.update(agents=stats.n, births=int(events[0]), deaths=int(events[1]), absorbed=int(events[2]),
+                   migrated=int(events[3]), reactions=int(events[4]))
+        fano = stats.fano
         for s, name in enumerate(pop.network.species):
-            mean = total[6 + s] / n if n else float("nan")
-            var = total[6 + S + s] / n - mean**2 if n else float("nan")
-            row[f"{name}_mean"] = mean
-            row[f"{name}_fano"] = var / mean if n and mean > 0 else float("nan")
+            row[f"{name}_mean"] = float(stats.mean[s])
+            row[f"{name}_fano"] = float(fano[s])
         return row
+
+    def restore(self, state) -> None:
+        """Continue from a checkpoint's state (a
+        :class:`~hybridsim.io.checkpoint.CheckpointState` read for this run): time,
+        step and next id, fields, displacement and agents, which then go to their
+        owners (collective)."""
+        from .parallel.agents import migrate
+
+        attrs = state.attrs
+        for name, data in state.fields.items():
+            self.grid.view(self.fields[name])[...] = data
+        self.t = float(attrs["time"])
+        self.step_index = int(attrs["step"])
+        self.next_id = int(attrs["next_id"])
+        if state.displacement is not None:
+            self.mechanics.set_displacement(state.displacement)
+        if self.population is not None:
+            store = self.population.store
+            store.keep(np.zeros(store.n, dtype=bool))
+            store.append_columns(state.agents)
+            migrate(store, self.grid)
+            self.agent_total = self.comm.allreduce(store.n)
 
     def held(self, species: str) -> float:
         """Molecules of network ``species`` held by all cells (collective)."""
@@ -410,16 +426,3 @@ def _world():
     from mpi4py import MPI
 
     return MPI.COMM_WORLD
-
-
-def with_overrides(config: Config, *, t_end=None, steps=None, seed=None, output_dir=None) -> Config:
-    """``config`` with the command line's overrides applied."""
-    time = config.time
-    if steps is not None:
-        time = replace(time, t_end=steps * time.dt)
-    elif t_end is not None:
-        time = replace(time, t_end=t_end)
-    output = config.output
-    if output_dir is not None:
-        output = replace(output, directory=str(Path(output_dir)))
-    return replace(config, time=time, output=output, seed=config.seed if seed is None else seed)

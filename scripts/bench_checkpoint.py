@@ -66,7 +66,7 @@ def main() -> int:
 
     init([])
     from hybridsim.config import parse_config
-    from hybridsim.io.checkpoint import read_checkpoint, restore, write_checkpoint
+    from hybridsim.io.checkpoint import read_checkpoint, write_checkpoint
     from hybridsim.simulation import Simulation
 
     comm = MPI.COMM_WORLD
@@ -112,7 +112,7 @@ def main() -> int:
                     f.read()
                 plain_reads.append(time.perf_counter() - t0)
             comm.Barrier()
-    restore(sim, path)  # and it restores
+    sim.restore(read_checkpoint(sim, path))  # and it restores
 
     if comm.rank == 0:
         for k in range(args.repeats):

@@ -41,4 +41,4 @@ def mpirun(n: int, args: list[str], *, cwd=None, timeout: float = TIMEOUT) -> su
 
 def hybridsim(n: int, *args: str, **kw) -> subprocess.CompletedProcess:
     """``mpirun -n n hybridsim args…``."""
-    return mpirun(n, ["-m", "hybridsim.cli", *args], **kw)
+    return mpirun(n, ["-m", "hybridsim", *args], **kw)

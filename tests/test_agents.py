@@ -8,7 +8,6 @@ import h5py
 import numpy as np
 import pytest
 
-from hybridsim.agents.config import Agents, Fate, Motility, Placement, Threshold
 from hybridsim.agents.lifecycle import event_uniforms, popcount64, split_counts
 from hybridsim.agents.motility import (
     ABSORBING,
@@ -18,13 +17,14 @@ from hybridsim.agents.motility import (
     brownian_step,
     persistent_step,
 )
-from hybridsim.agents.network import Modulation, load_network
-from hybridsim.agents.placement import from_file, lattice, uniform
+from hybridsim.agents.placement import lattice, uniform
 from hybridsim.agents.population import CellPopulation
 from hybridsim.agents.rng import STREAM_DEATH
 from hybridsim.agents.store import AgentStore
-from hybridsim.config import Region, parse_config
+from hybridsim.config import Modulation, Region, load_network, parse_config
+from hybridsim.config.agents import Agents, Fate, Motility, Placement, Threshold
 from hybridsim.errors import InputError
+from hybridsim.io.agent_input import from_file
 
 NO_DRIFT = np.zeros((0, 1))
 BIRTH_DEATH = {"species": {"X": 0, "Y": 0}, "reactions": [

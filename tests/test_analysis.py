@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hybridsim.agents.network import parse_network
 from hybridsim.analysis.identifiability import (
     Experiment,
     forward_sensitivities,
@@ -16,6 +15,7 @@ from hybridsim.analysis.identifiability import (
 )
 from hybridsim.analysis.qssa import ReducedModel, detect_fast
 from hybridsim.analysis.rre import RateEquations
+from hybridsim.config import parse_network
 from hybridsim.errors import InputError
 
 BIRTH_DEATH = parse_network({"species": {"X": 3}, "reactions": [
@@ -271,7 +271,7 @@ def _cli(*args, cwd=None):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "hybridsim.cli", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "hybridsim", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=300)
 
 

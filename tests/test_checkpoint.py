@@ -130,13 +130,13 @@ def test_bad_checkpoints_are_refused_and_nothing_is_overwritten(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "warning: skipping checkpoint" in result.stderr and f"restarted from {older}" in result.stdout
     # inspect verifies
-    inspect = subprocess.run([sys.executable, "-m", "hybridsim.cli", "inspect", str(_newest(out))],
+    inspect = subprocess.run([sys.executable, "-m", "hybridsim", "inspect", str(_newest(out))],
                              capture_output=True, text=True, timeout=120)
     assert inspect.returncode == 0 and "checksums: all valid" in inspect.stdout and "agents:" in inspect.stdout
 
 
 def _popen(n, *args, out):
-    cmd = ["mpirun", "-q", "-n", str(n), sys.executable, "-m", "hybridsim.cli", *args]
+    cmd = ["mpirun", "-q", "-n", str(n), sys.executable, "-m", "hybridsim", *args]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_clean_env(),
                             start_new_session=True)
 

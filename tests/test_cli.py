@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "hybridsim.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hybridsim", *args], capture_output=True, text=True,
                           timeout=120)
 
 
@@ -81,7 +81,7 @@ def test_example_runs_on_two_ranks_and_writes_hdf5_with_matching_xdmf(tmp_path):
             file_name, path = item.text.split(":")
             with h5py.File(out / file_name, "r") as f:
                 assert tuple(int(d) for d in item.get("Dimensions").split()) == f[path].shape
-    plot = subprocess.run([sys.executable, "-m", "hybridsim.cli", "plot", str(out)], capture_output=True,
+    plot = subprocess.run([sys.executable, "-m", "hybridsim", "plot", str(out)], capture_output=True,
                           text=True, timeout=120)
     assert plot.returncode == 0, plot.stderr
     assert (out / "plots" / f"morphogen_{steps[-1]}.png").stat().st_size > 1000

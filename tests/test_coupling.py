@@ -153,7 +153,7 @@ def test_every_example_is_valid(name):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "hybridsim.cli", "check", str(EXAMPLES / f"{name}.toml")],
+    result = subprocess.run([sys.executable, "-m", "hybridsim", "check", str(EXAMPLES / f"{name}.toml")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
@@ -249,7 +249,7 @@ def test_plot_overlays_cells_on_the_field_and_draws_the_field_integral(tmp_path)
     out = tmp_path / "out"
     result = hybridsim(2, "run", str(CASES / "closed_exchange.toml"), "-o", str(out), "--quiet", "--steps", "4")
     assert result.returncode == 0, result.stderr
-    result = subprocess.run([sys.executable, "-m", "hybridsim.cli", "plot", str(out), "--color", "S"],
+    result = subprocess.run([sys.executable, "-m", "hybridsim", "plot", str(out), "--color", "S"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     written = result.stdout.split()

@@ -8,6 +8,7 @@ import pytest
 
 from hybridsim.agents import load_network, simulate_well_mixed
 from hybridsim.agents.codegen import ssa_kernel
+from hybridsim.agents.compiled import compile_network, modulation_factor
 from hybridsim.agents.rng import STREAM_SSA, philox_block, uniforms
 from hybridsim.agents.ssa import advance_agents
 from hybridsim.errors import InputError
@@ -128,10 +129,10 @@ def test_specialised_kernel_equals_generic_kernel_bitwise():
                                                                        "hill": {"K": 0.5, "n": 2}}},
         {"reactants": {"C": 1}, "rate": {"k": 0.3, "field": "L"}, "secretes": {"L": 2}},
         {"reactants": {"B": 1}, "rate": 0.1}]})
-    c = net.compile()
+    c = compile_network(net)
     n = 500
     ids = np.arange(1000, 1000 + n, dtype=np.int64)
-    factors = np.column_stack([m.factor(np.linspace(0, 2, n)) for m in net.modulations])
+    factors = np.column_stack([modulation_factor(m, np.linspace(0, 2, n)) for m in net.modulations])
     start = np.tile(np.array(net.initial, dtype=np.int64), (n, 1))
     a, b = start.copy(), start.copy()
     ex_a, ex_b = np.zeros((n, 1), np.int64), np.zeros((n, 1), np.int64)
@@ -169,7 +170,7 @@ def test_sbml_two_stage_model_equals_the_toml_one():
     toml = load_network(f"{EXAMPLES}/two_stage.toml")
     sbml = load_network(f"{EXAMPLES}/two_stage.xml")
     assert sbml.species == toml.species and sbml.initial == toml.initial
-    for a, b in zip(sbml.compile().__dict__.values(), toml.compile().__dict__.values()):
+    for a, b in zip(compile_network(sbml).__dict__.values(), compile_network(toml).__dict__.values()):
         assert np.array_equal(a, b)
     times = [50.0]
     x = simulate_well_mixed(f"{EXAMPLES}/two_stage.xml", 4000, times, seed=6)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.agents import METHODS, Agents
+from ..config.network import Network
 from ..errors import InputError
 from .codegen import ssa_kernel
-from .config import DEFAULT_EPSILON, METHODS
-from .network import Network
-from .partitioned import DEFAULT_THRESHOLD, advance_agents_partitioned
+from .compiled import compile_network
+from .partitioned import advance_agents_partitioned
 from .tau_leaping import advance_agents_tau
 
 
@@ -23,8 +24,8 @@ class NetworkIntegrator:
     molecules are leaped, the others fire exactly (:mod:`.partitioned`).
     """
 
-    def __init__(self, network: Network, method: str = "exact", epsilon: float = DEFAULT_EPSILON,
-                 threshold: int = DEFAULT_THRESHOLD):
+    def __init__(self, network: Network, method: str = Agents.method, epsilon: float = Agents.tau_epsilon,
+                 threshold: int = Agents.hybrid_threshold):
         if method not in METHODS:
             raise InputError(f"method must be one of {', '.join(map(repr, METHODS))} (got {method!r})")
         if not 0.0 < epsilon < 1.0:
@@ -35,7 +36,7 @@ class NetworkIntegrator:
         if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
             raise InputError(f"threshold must be a positive integer number of molecules (got {threshold!r})")
         self.threshold = int(threshold)
-        self.compiled = network.compile()
+        self.compiled = compile_network(network)
         self._exact = ssa_kernel(self.compiled, network.n_species) if method == "exact" else None
         self.leaps = 0  # leaps taken in the last call (tau-leaping)
 

@@ -27,11 +27,8 @@ import numpy as np
 from numba import njit
 
 from .rng import STREAM_HYBRID, stream_key, uniform_pair
-from .ssa import load_agent, propensity
-from .tau_leaping import poisson
-
-DEFAULT_THRESHOLD = 200
-"""Copy number from which a species' reactions are leaped (relative noise ≈ 7 %)."""
+from .ssa import apply_change, export_firings, load_agent, propensity
+from .tau_leaping import choose_flagged, leap_work, poisson_firings
 
 
 @njit(cache=True)
@@ -47,13 +44,8 @@ def advance_agents_partitioned(counts, ids, rate, modulated, factors, interval, 
     n_species = counts.shape[1]
     R = rate.shape[0]
     k0, k1 = stream_key(seed, STREAM_HYBRID)
-    x = np.empty(n_species, dtype=np.int64)
-    trial = np.empty(n_species, dtype=np.int64)
-    a = np.empty(R)
-    c = np.empty(R)
-    continuous = np.zeros(R, dtype=np.bool_)
+    x, trial, a, c, firings, continuous = leap_work(n_species, R)
     flux = np.empty(n_species)
-    firings = np.zeros(R, dtype=np.int64)
     events = 0
     leaps = 0
     for i in range(n):
@@ -105,18 +97,8 @@ def advance_agents_partitioned(counts, ids, rate, modulated, factors, interval, 
                 fired = 0
                 ok = True
                 if any_continuous:
-                    for j in range(R):
-                        firings[j] = 0
-                        if not continuous[j] or a[j] <= 0.0:
-                            continue
-                        k, draw = poisson(a[j] * tau, k0, k1, agent, step, draw)
-                        firings[j] = k
-                        fired += k
-                        for m in range(change_species.shape[1]):
-                            s = change_species[j, m]
-                            if s < 0:
-                                break
-                            trial[s] += change_amount[j, m] * k
+                    fired, draw = poisson_firings(a, tau, continuous, True, trial, firings, change_species,
+                                                  change_amount, k0, k1, agent, step, draw)
                     for s in range(n_species):
                         if trial[s] < 0:
                             ok = False
@@ -126,8 +108,7 @@ def advance_agents_partitioned(counts, ids, rate, modulated, factors, interval, 
             if any_continuous:
                 leaps += 1
                 for j in range(R):
-                    if firings[j] > 0 and export_column[j] >= 0:
-                        exports[i, export_column[j]] += export_amount[j] * firings[j]
+                    export_firings(i, j, firings[j], exports, export_column, export_amount)
             for s in range(n_species):
                 x[s] = trial[s]
             events += fired
@@ -136,16 +117,7 @@ def advance_agents_partitioned(counts, ids, rate, modulated, factors, interval, 
                 # one discrete reaction, chosen by the propensities at the start of the leap
                 u1, u2 = uniform_pair(k0, k1, agent, step, draw)
                 draw += 1
-                target = u2 * a_d
-                acc = 0.0
-                chosen = -1
-                for j in range(R):
-                    if continuous[j] or a[j] <= 0.0:
-                        continue
-                    chosen = j
-                    acc += a[j]
-                    if acc >= target:
-                        break
+                chosen = choose_flagged(a, continuous, False, u2 * a_d)
                 possible = chosen >= 0
                 if possible:
                     for m in range(change_species.shape[1]):
@@ -155,13 +127,8 @@ def advance_agents_partitioned(counts, ids, rate, modulated, factors, interval, 
                         if x[s] + change_amount[chosen, m] < 0:  # the leap used up a reactant: no event
                             possible = False
                 if possible:
-                    for m in range(change_species.shape[1]):
-                        s = change_species[chosen, m]
-                        if s < 0:
-                            break
-                        x[s] += change_amount[chosen, m]
-                    if export_column[chosen] >= 0:
-                        exports[i, export_column[chosen]] += export_amount[chosen]
+                    apply_change(chosen, x, 1, change_species, change_amount)
+                    export_firings(i, chosen, 1, exports, export_column, export_amount)
                     events += 1
                 clock = -math.log(u1)
             elif a_d > 0.0:

@@ -10,19 +10,43 @@ field values at the agents, ids for daughters, and migration.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 
-from .config import Agents, Fate
+from ..config.agents import Agents, Fate
+from ..config.network import Modulation, Network
+from .compiled import modulation_factor
 from .integrator import NetworkIntegrator
 from .lifecycle import event_uniforms, split_counts, unit_vectors
 from .motility import BOUNDARY_KINDS, apply_boundaries, brownian_step, persistent_step
-from .network import Modulation, Network
 from .rng import STREAM_DEATH, STREAM_DIVISION
-from .store import AgentStore
+from .store import GROWTH, AgentStore, column_bytes
 
 _NO_ROWS = np.zeros((0, 1))
+
+
+def describe_population(agents: Agents, network: Network, domain, n_initial: int, ranks: int) -> list[str]:
+    """What ``hybridsim check`` says of the cells: the network, the initial cells and
+    their behaviour, and the memory per agent and per rank on ``ranks`` ranks."""
+    lines = [f"network ({network.source}): {network.n_species} species, {len(network.reactions)} reactions, "
+             "exact SSA per cell"]
+    lines += ["  " + line for line in network.describe_lines()]
+    kinds = ", ".join(p.kind for p in agents.placements)
+    division, death = ("on" if fate.active else "off" for fate in (agents.division, agents.death))
+    lines.append(f"agents: {n_initial} initially ({kinds}); motility {agents.motility.kind}; "
+                 f"division {division}; death {death}")
+    faces = ", ".join(f"{ax}: {lo}/{hi}" for ax, (lo, hi) in zip("xyz", agents.boundary))
+    lines.append(f"  boundaries (low/high face): {faces}")
+    columns = column_bytes(domain.dim, network.n_species, agents.motility.kind == "persistent")
+    per_agent = sum(columns.values())
+    parts = ", ".join(f"{name} {b}" for name, b in columns.items())
+    per_rank = math.ceil(n_initial / ranks)
+    lines.append(f"  memory per agent: {per_agent} bytes ({parts}); up to {per_agent * GROWTH:.0f} with spare capacity")
+    lines.append(f"  ~{per_rank} agents and ~{per_agent * per_rank * GROWTH / 2**20:.1f} MiB per rank on {ranks} "
+                 "rank(s) (if spread evenly)")
+    return lines
 
 
 class CellPopulation:
@@ -56,7 +80,7 @@ class CellPopulation:
         if modulation is None:
             return 1.0
         counts = self.store.counts[:, self.network.index(modulation.source)]
-        return modulation.factor(counts)
+        return modulation_factor(modulation, counts)
 
     # ------------------------------------------------------------------ stages
 
@@ -69,7 +93,7 @@ class CellPopulation:
         mods = self.network.modulations
         factors = np.empty((self.n, len(mods)))
         for m, mod in enumerate(mods):
-            factors[:, m] = mod.factor(fields[mod.source])
+            factors[:, m] = modulation_factor(mod, fields[mod.source])
         self.events = self.integrator.advance(self.store.counts, self.store.ids, factors, dt, self.seed, step,
                                               exports)
         return self.events

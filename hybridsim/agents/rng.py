@@ -25,8 +25,6 @@ import math
 import numpy as np
 from numba import njit
 
-from ..config import SEED_LIMIT  # noqa: F401  (re-exported: seeds share the key with the stream)
-
 # streams: one per kind of decision, so adding draws to one never shifts another
 STREAM_SSA = 1
 STREAM_MOTILITY = 2

@@ -1,6 +1,6 @@
 """Exact stochastic simulation (Gillespie's direct method) of every agent's network.
 
-The kernels take plain arrays (see :class:`~hybridsim.agents.network.CompiledNetwork`)
+The kernels take plain arrays (see :class:`~hybridsim.agents.compiled.CompiledNetwork`)
 and import neither mpi4py nor petsc4py, so they run and are tested serially.
 
 Each call advances every agent over one interval ``[t, t + T)`` with propensities
@@ -60,6 +60,23 @@ def load_agent(i, counts, rate, modulated, factors, x, c):
 
 
 @njit(cache=True, inline="always")
+def apply_change(j, x, times, change_species, change_amount):
+    """``x += times ·`` the net change of reaction ``j`` (``times`` firings)."""
+    for m in range(change_species.shape[1]):
+        s = change_species[j, m]
+        if s < 0:
+            break
+        x[s] += change_amount[j, m] * times
+
+
+@njit(cache=True, inline="always")
+def export_firings(i, j, times, exports, export_column, export_amount):
+    """Count what ``times`` firings of reaction ``j`` in agent ``i`` release into a field."""
+    if export_column[j] >= 0:
+        exports[i, export_column[j]] += export_amount[j] * times
+
+
+@njit(cache=True, inline="always")
 def fire_selected(target, i, x, a, c, exports, reactant_species, reactant_stoich, change_species, change_amount,
                   dependents, export_column, export_amount):
     """Fire the reaction selected by ``target`` ∈ (0, a0] (the first whose cumulative
@@ -73,13 +90,8 @@ def fire_selected(target, i, x, a, c, exports, reactant_species, reactant_stoich
         acc += a[j]
     while a[j] == 0.0:  # rounding pushed the scan past the last live reaction
         j -= 1
-    for m in range(change_species.shape[1]):
-        s = change_species[j, m]
-        if s < 0:
-            break
-        x[s] += change_amount[j, m]
-    if export_column[j] >= 0:
-        exports[i, export_column[j]] += export_amount[j]
+    apply_change(j, x, 1, change_species, change_amount)
+    export_firings(i, j, 1, exports, export_column, export_amount)
     for m in range(dependents.shape[1]):
         d = dependents[j, m]
         if d < 0:

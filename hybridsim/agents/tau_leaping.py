@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from .rng import STREAM_TAU, stream_key, uniform_pair
-from .ssa import exact_events, load_agent, propensity
+from .ssa import apply_change, exact_events, export_firings, load_agent, propensity
 
 N_CRITICAL = 10
 SSA_FALLBACK = 10.0
@@ -70,6 +70,49 @@ def poisson(lam, k0, k1, agent, step, draw):
             return np.int64(k), draw
 
 
+@njit(cache=True, inline="always")
+def leap_work(n_species, n_reactions):
+    """Scratch of the leaping kernels, reused for every agent: its counts, a trial
+    state, propensities, rate constants, firings and a flag per reaction."""
+    return (np.empty(n_species, dtype=np.int64), np.empty(n_species, dtype=np.int64), np.empty(n_reactions),
+            np.empty(n_reactions), np.zeros(n_reactions, dtype=np.int64), np.zeros(n_reactions, dtype=np.bool_))
+
+
+@njit(cache=True, inline="always")
+def poisson_firings(a, tau, flags, leap_if, trial, firings, change_species, change_amount, k0, k1, agent, step,
+                    draw):
+    """Poisson numbers of firings over a leap ``tau`` of the reactions ``j`` with
+    ``flags[j] == leap_if`` and ``a[j] > 0`` (0 for the others) into ``firings``,
+    their net change added to ``trial``; returns ``(firings in all, next block)``."""
+    fired = 0
+    for j in range(a.shape[0]):
+        firings[j] = 0
+        if flags[j] != leap_if or a[j] <= 0.0:
+            continue
+        k, draw = poisson(a[j] * tau, k0, k1, agent, step, draw)
+        firings[j] = k
+        fired += k
+        apply_change(j, trial, k, change_species, change_amount)
+    return fired, draw
+
+
+@njit(cache=True, inline="always")
+def choose_flagged(a, flags, flag, target):
+    """Among the reactions ``j`` with ``flags[j] == flag`` and ``a[j] > 0``, the first at
+    which their cumulative propensity reaches ``target`` (the last of them if
+    rounding leaves the sum short; -1 if there is none)."""
+    acc = 0.0
+    chosen = -1
+    for j in range(a.shape[0]):
+        if flags[j] != flag or a[j] <= 0.0:
+            continue
+        chosen = j
+        acc += a[j]
+        if acc >= target:
+            break
+    return chosen
+
+
 @njit(cache=True)
 def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, step, exports, epsilon,
                        reactant_species, reactant_stoich, change_species, change_amount, dependents,
@@ -85,15 +128,10 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
     n_species = counts.shape[1]
     R = rate.shape[0]
     k0, k1 = stream_key(seed, STREAM_TAU)
-    x = np.empty(n_species, dtype=np.int64)
-    trial = np.empty(n_species, dtype=np.int64)
-    a = np.empty(R)
-    c = np.empty(R)
-    critical = np.zeros(R, dtype=np.bool_)
+    x, trial, a, c, firings, critical = leap_work(n_species, R)
     mu = np.empty(n_species)
     sigma2 = np.empty(n_species)
     is_reactant = np.zeros(n_species, dtype=np.bool_)
-    firings = np.zeros(R, dtype=np.int64)
     events = 0
     leaps = 0
     for i in range(n):
@@ -182,38 +220,15 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
                     fire_critical = False
                 for s in range(n_species):
                     trial[s] = x[s]
-                fired = 0
-                for j in range(R):
-                    firings[j] = 0
-                    if critical[j] or a[j] <= 0.0:
-                        continue
-                    k, draw = poisson(a[j] * tau, k0, k1, agent, step, draw)
-                    firings[j] = k
-                    fired += k
-                    for m in range(change_species.shape[1]):
-                        s = change_species[j, m]
-                        if s < 0:
-                            break
-                        trial[s] += k * change_amount[j, m]
+                fired, draw = poisson_firings(a, tau, critical, False, trial, firings, change_species,
+                                              change_amount, k0, k1, agent, step, draw)
                 if fire_critical:
                     u1, _ = uniform_pair(k0, k1, agent, step, draw)
                     draw += 1
-                    target = u1 * a0c
-                    acc = 0.0
-                    chosen = -1
-                    for j in range(R):
-                        if critical[j]:
-                            acc += a[j]
-                            chosen = j
-                            if acc >= target:
-                                break
+                    chosen = choose_flagged(a, critical, True, u1 * a0c)
                     fired += 1
                     firings[chosen] += 1
-                    for m in range(change_species.shape[1]):
-                        s = change_species[chosen, m]
-                        if s < 0:
-                            break
-                        trial[s] += change_amount[chosen, m]
+                    apply_change(chosen, trial, 1, change_species, change_amount)
                 negative = False
                 for s in range(n_species):
                     if trial[s] < 0:
@@ -224,8 +239,7 @@ def advance_agents_tau(counts, ids, rate, modulated, factors, interval, seed, st
                 for s in range(n_species):
                     x[s] = trial[s]
                 for j in range(R):
-                    if export_column[j] >= 0:
-                        exports[i, export_column[j]] += firings[j] * export_amount[j]
+                    export_firings(i, j, firings[j], exports, export_column, export_amount)
                 t += tau
                 events += fired
                 leaps += 1

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import SEED_LIMIT, Network, load_network
+from ..config.agents import Agents
 from ..errors import InputError
-from .integrator import DEFAULT_EPSILON, DEFAULT_THRESHOLD, NetworkIntegrator
-from .network import Network, load_network
+from .compiled import modulation_factor
+from .integrator import NetworkIntegrator
 
 
 def _output_times(t_out) -> np.ndarray:
@@ -37,13 +39,14 @@ def field_factors(network: Network, fields: Mapping[str, float] | None, n_cells:
         )
     factors = np.empty((n_cells, len(mods)))
     for m, mod in enumerate(mods):
-        factors[:, m] = mod.factor(float(fields[mod.source]))
+        factors[:, m] = modulation_factor(mod, float(fields[mod.source]))
     return factors
 
 
 def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: int,
-                   fields: Mapping[str, float] | None = None, *, method: str = "exact",
-                   epsilon: float = DEFAULT_EPSILON, threshold: int = DEFAULT_THRESHOLD) -> tuple[np.ndarray, int]:
+                   fields: Mapping[str, float] | None = None, *, method: str = Agents.method,
+                   epsilon: float = Agents.tau_epsilon,
+                   threshold: int = Agents.hybrid_threshold) -> tuple[np.ndarray, int]:
     """Counts at ``times`` of the cells with global ``ids`` (all starting from the
     network's initial counts at t = 0), and the number of events fired.
 
@@ -66,8 +69,8 @@ def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: i
 
 
 def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_out, seed: int = 0, *,
-                        fields: Mapping[str, float] | None = None, method: str = "exact",
-                        epsilon: float = DEFAULT_EPSILON, threshold: int = DEFAULT_THRESHOLD) -> np.ndarray:
+                        fields: Mapping[str, float] | None = None, method: str = Agents.method,
+                        epsilon: float = Agents.tau_epsilon, threshold: int = Agents.hybrid_threshold) -> np.ndarray:
     """Simulate ``n_cells`` independent cells exactly (Gillespie direct method).
 
     Parameters
@@ -90,8 +93,6 @@ def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_ou
     int64 array of shape ``(len(t_out), n_cells, n_species)``, species in
     declaration order.
     """
-    from .rng import SEED_LIMIT
-
     net = load_network(network)
     if isinstance(n_cells, bool) or not isinstance(n_cells, (int, np.integer)) or n_cells < 1:
         raise InputError(f"n_cells must be a positive integer (got {n_cells!r})")
@@ -101,14 +102,3 @@ def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_ou
     counts, _ = simulate_cells(net, np.arange(int(n_cells), dtype=np.int64), times, int(seed), fields,
                                method=method, epsilon=epsilon, threshold=threshold)
     return counts
-
-
-def describe(network: Network) -> list[str]:
-    """Human-readable lines: species with initial counts, then reactions."""
-    lines = ["species: " + ", ".join(f"{s} = {n}" for s, n in zip(network.species, network.initial))]
-    for r in network.reactions:
-        def side(terms):
-            return " + ".join((f"{v}{network.species[s]}" if v > 1 else network.species[s]) for s, v in terms) or "∅"
-        rate = f"{r.rate:g}" if r.modulation is None else r.modulation.describe(f"{r.rate:g}", r.rate)
-        lines.append(f"  {r.name}: {side(r.reactants)} → {side(r.products)}, c = {rate}")
-    return lines

@@ -68,7 +68,8 @@ def effective_diffusion(D: np.ndarray, spacing=None, *, comm=None, rtol: float =
 
     from ..config import Domain
     from ..parallel.grid import Grid
-    from ..parallel.petsc import create_matrix, get_petsc, option_defaults
+    from ..parallel.krylov import check_converged, setup_krylov
+    from ..parallel.petsc import create_matrix, get_petsc
 
     D = np.asarray(D, dtype=float)
     dim = D.ndim
@@ -117,13 +118,8 @@ def effective_diffusion(D: np.ndarray, spacing=None, *, comm=None, rtol: float =
         A.setNullSpace(constants)
         A.setNearNullSpace(constants)
         ksp = PETSc.KSP().create(comm=A.getComm())
-        ksp.setOptionsPrefix(PREFIX)
-        ksp.setOperators(A)
-        defaults = {PREFIX + k: v for k, v in {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": repr(rtol),
-                                               "ksp_norm_type": "unpreconditioned"}.items()}
-        with option_defaults(defaults):
-            ksp.setFromOptions()
-            ksp.setUp()
+        setup_krylov(ksp, A, prefix=PREFIX, defaults={"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": repr(rtol),
+                                                      "ksp_norm_type": "unpreconditioned"})
         b, chi = grid.global_vec(), grid.global_vec()
         chi_ghost = grid.local_vec()
         tensor = np.zeros((dim, dim))
@@ -133,9 +129,8 @@ def effective_diffusion(D: np.ndarray, spacing=None, *, comm=None, rtol: float =
             constants.remove(b)
             chi.set(0.0)
             ksp.solve(b, chi)
-            if ksp.getConvergedReason() < 0:
-                raise RuntimeError(f"the cell problem did not converge (direction {'xyz'[j]})")
-            iterations.append(ksp.getIterationNumber())
+            iterations.append(check_converged(ksp, f"the cell problem along {'xyz'[j]}",
+                                              f"loosen the tolerance or choose another -{PREFIX}pc_type"))
             grid.to_ghosted(chi, chi_ghost)
             c = grid.ghost_view(chi_ghost, readonly=True).ravel(order="F")
             for i in range(dim):

@@ -120,10 +120,10 @@ def typical_fields(config) -> dict[str, tuple[float, str]]:
     network = config.network
     if network is None or config.agents is None or not network.secreted_fields:
         return out
-    from ..agents import placement
+    from ..io.agent_input import placement_count
     from .rre import RateEquations
 
-    n = sum(placement.count(p, config.domain.size) for p in config.agents.placements)
+    n = sum(placement_count(p, config.domain.size) for p in config.agents.placements)
     rho = n / float(np.prod(config.domain.size))
     for _ in range(2):  # secretion may depend on the field it feeds: one fixed-point pass
         values = {name: v for name, (v, _) in out.items()}
@@ -200,3 +200,28 @@ def continuum_report(config, n_cells: int) -> ContinuumReport:
     diameter = config.agents.diameter if config.agents is not None else 10.0
     return ContinuumReport(density, diameter, ell, patch, 1.0 / math.sqrt(patch) if patch > 0 else math.inf,
                            diameter < ell)
+
+
+def describe_lens(config) -> list[str]:
+    """What ``hybridsim check`` says of the lens: which treatment each species'
+    molecule numbers call for (``hybridsim analyze lens`` says more). The lens is
+    advice: a network whose rate equations cannot be solved gets a note, not an error."""
+    from ..errors import InputError
+
+    lines = []
+    if config.network is not None:
+        fields = {name: value for name, (value, _) in typical_fields(config).items()}
+        try:
+            lenses = network_lens(config.network, fields)
+            for s in lenses:
+                lines.append(f"  {s.name}: {s.method} — {s.reason}")
+            method, why = network_method(lenses)
+            verdict = "as configured" if method == config.agents.method else f"configured: {config.agents.method!r}"
+            lines.append(f"  network: agents.method = {method!r} ({verdict}) — {why}")
+        except (RuntimeError, InputError) as exc:
+            lines.append(f"  (network species: no estimate: {exc})")
+    for s in field_lens(config):
+        lines.append(f"  field {s.name}: {s.method} — {s.reason}")
+    if not lines:
+        return []
+    return ["lens (typical molecule numbers → treatment; `hybridsim analyze lens` for more):", *lines]

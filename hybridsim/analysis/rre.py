@@ -19,6 +19,7 @@ from math import factorial
 
 import numpy as np
 
+from ..agents.compiled import modulation_factor
 from ..errors import InputError
 
 
@@ -58,7 +59,7 @@ class RateEquations:
                 if r.modulation.source not in fields:
                     raise InputError(f"reaction {r.name!r} depends on field {r.modulation.source!r}: "
                                      f"give its value (e.g. --field {r.modulation.source}=1.0)")
-                self.modulation[j] = float(r.modulation.factor(fields[r.modulation.source]))
+                self.modulation[j] = float(modulation_factor(r.modulation, fields[r.modulation.source]))
         self.norm = np.array([np.prod([factorial(int(s)) for s in self.order[:, j]]) for j in range(m)])
 
     @property

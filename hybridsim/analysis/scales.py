@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from ..config import Config, Species
-from ..fields.solvers import diffusion_number
+from ..fields.solvers import JACOBI_LIMIT, diffusion_number, memory_per_cell
 
 
 def decay_length(D: float, k: float) -> float:
@@ -45,9 +45,7 @@ def cell_uptake_rate(config: Config, field: str) -> tuple[float, float]:
     """``(ρ, k_eff)`` for uptake of ``field`` by the initial cells: their mean density
     ρ (cells per µm^dim) and the decay rate ``k_eff = ρ·Σu`` (1/min) they act as in the
     continuum limit (VALIDATION case 11; base clearances u, without modulation)."""
-    import math as _math
-
-    from ..agents import placement
+    from ..io.agent_input import placement_count
 
     agents = config.agents
     if agents is None:
@@ -55,8 +53,8 @@ def cell_uptake_rate(config: Config, field: str) -> tuple[float, float]:
     rates = [u.rate for u in agents.uptake if u.field == field]
     if not rates:
         return 0.0, 0.0
-    n = sum(placement.count(p, config.domain.size) for p in agents.placements)
-    rho = n / _math.prod(config.domain.size)
+    n = sum(placement_count(p, config.domain.size) for p in agents.placements)
+    rho = n / math.prod(config.domain.size)
     return rho, rho * sum(rates)
 
 
@@ -83,3 +81,40 @@ def species_scales(config: Config, species: Species) -> SpeciesScales:
         diffusion_time=L * L / D_min,
         diffusion_number=diffusion_number(config.time.dt, D_max, config.domain.spacing),
     )
+
+
+def _range(lo: float, hi: float) -> str:
+    same = lo == hi or (math.isinf(lo) and math.isinf(hi))
+    return f"{lo:.4g}" if same else f"{lo:.4g}–{hi:.4g}"
+
+
+def describe_field_scales(config: Config, ranks: int) -> list[str]:
+    """What ``hybridsim check`` says of the fields: per species D, k, ℓ, Da, L²/D,
+    the stiffness of a step and the solver it calls for; uptake by the initial
+    cells; unknowns and memory on ``ranks`` ranks."""
+    d = config.domain
+    L = max(d.size)
+    lines = [f"scales (L = {L:g} µm, the largest extent; k includes uptake vmax/km and by cells ρ·u):",
+             f"  {'species':<14}{'D µm²/min':>12}{'k 1/min':>11}{'ℓ=√(D/k) µm':>14}"
+             f"{'Da=(L/ℓ)²':>12}{'L²/D min':>11}{'ν=DΔtΣh⁻²':>12}  solver"]
+    for s in config.species:
+        sc = species_scales(config, s)
+        method = "jacobi-cg" if sc.diffusion_number <= JACOBI_LIMIT else "multigrid-cg"
+        lines.append(f"  {s.name:<14}{_range(sc.D_min, sc.D_max):>12}{_range(sc.k_min, sc.k_max):>11}"
+                     f"{_range(sc.decay_length_min, sc.decay_length_max):>14}"
+                     f"{_range(sc.damkohler_min, sc.damkohler_max):>12}"
+                     f"{sc.diffusion_time:>11.4g}{sc.diffusion_number:>12.4g}  {method}")
+    for s in config.species:
+        rho, k_cells = cell_uptake_rate(config, s.name)
+        if k_cells > 0:
+            D = min(s.diffusivities())
+            lines.append(f"  {s.name}: cells at ρ = {rho:.4g} per µm^{d.dim} clear Σu = {k_cells / rho:.4g} "
+                         f"µm^{d.dim}/min each: k_eff = ρ·u = {k_cells:.4g} 1/min, ℓ = √(D/k_eff) = "
+                         f"{decay_length(D, k_cells):.4g} µm (continuum limit)")
+    n_species = len(config.species)
+    per_rank = math.ceil(d.n_cells / ranks)
+    mem = memory_per_cell(d.dim) * n_species
+    lines.append(f"parallel: {ranks} rank(s), ~{per_rank} cells and {per_rank * n_species} unknowns per rank")
+    lines.append(f"memory: ~{mem * d.n_cells / 2**20:.1f} MiB in total, ~{mem * per_rank / 2**20:.1f} MiB per rank "
+                 f"(fields, matrices and multigrid; ~{mem:.0f} bytes per cell)")
+    return lines

@@ -19,23 +19,8 @@ from numba import njit
 
 from ..errors import InputError
 from ..parallel.grid import Grid
-from ..parallel.layout import BoxLayout
+from ..parallel.layout import BoxLayout, multigrid_levels
 from ..parallel.petsc import get_petsc
-
-MIN_COARSE_CELLS = 4
-"""Multigrid stops coarsening when an axis would have fewer cells per rank."""
-
-
-def multigrid_levels(cells, proc_sizes) -> int:
-    """Levels of geometric multigrid a grid of ``cells`` split over ``proc_sizes``
-    ranks per axis supports: each coarsening halves every axis, which must stay a
-    whole number of cells with at least :data:`MIN_COARSE_CELLS` per rank."""
-    levels = 1
-    cells = list(cells)
-    while all(n % 2 == 0 and n // 2 >= MIN_COARSE_CELLS * p for n, p in zip(cells, proc_sizes)):
-        cells = [n // 2 for n in cells]
-        levels += 1
-    return levels
 
 
 @njit(cache=True)

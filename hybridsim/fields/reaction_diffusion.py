@@ -45,13 +45,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..config import Solver, Species
+from ..config import Schedule, Solver, Source, Species
 from ..errors import RunError
+from ..geometry import evaluate, region_mask
 from ..parallel.grid import Grid
+from ..parallel.krylov import check_converged
 from ..parallel.petsc import create_matrix, get_petsc
-from . import coefficients
 from .multigrid import MultigridHierarchy
-from .solvers import configure_ksp, converged_reason_name, diffusion_number
+from .solvers import configure_ksp, diffusion_number
 
 MAX_BALANCE_CORRECTION = 1e-5
 """Largest relative rescaling applied to restore the global balance; a larger
@@ -108,6 +109,14 @@ def _operator_rows(counts, starts, ghost_starts, ghost_counts, cells, periodic, 
     return rows, cols, vals, rhs
 
 
+def source_rate(source: Source, t: float) -> float:
+    """Production rate of ``source`` at time ``t`` (concentration/min): its number, or
+    its schedule interpolated linearly (held constant outside its times)."""
+    if isinstance(source.rate, Schedule):
+        return float(np.interp(t, source.rate.times, source.rate.values))
+    return float(source.rate)
+
+
 def assemble_operator(grid: Grid, species: Species):
     """Assemble the spatial operator ``L`` and the boundary vector ``b``.
 
@@ -123,13 +132,13 @@ def assemble_operator(grid: Grid, species: Species):
 
     # diffusivity on owned and ghost cells (ghosts across rank boundaries)
     D_global = grid.global_vec()
-    grid.view(D_global)[...] = coefficients.evaluate(species.D, grid.cell_centers()).reshape(
+    grid.view(D_global)[...] = evaluate(species.D, grid.cell_centers()).reshape(
         grid.counts, order="F"
     )
     D_ghost = grid.ghost_view(grid.to_ghosted(D_global), readonly=True).ravel(order="F")
     D_global.destroy()
 
-    decay = coefficients.evaluate(species.decay, grid.cell_centers())
+    decay = evaluate(species.decay, grid.cell_centers())
     factors = species.axis_factors or (1.0,) * dim  # a diagonal tensor: D along axis a is D·factors[a]
     kinds = np.array([[1 if species.boundary[a][side].kind == "dirichlet" else 0 for side in (0, 1)]
                       for a in range(dim)], dtype=np.int64)
@@ -187,7 +196,7 @@ class ReactionDiffusion:
             mask = None
             if source.region is not None:
                 mask = grid.global_vec()
-                grid.view(mask)[...] = source.region.contains(points).reshape(grid.counts, order="F")
+                grid.view(mask)[...] = region_mask(source.region, points).reshape(grid.counts, order="F")
             self._sources.append((source, mask))
         self._rhs = grid.global_vec()
         self._work = grid.global_vec()
@@ -240,7 +249,7 @@ class ReactionDiffusion:
     def add_sources(self, rhs, t: float, weight: float) -> None:
         """``rhs += weight · s(t)`` (concentration/min)."""
         for source, mask in self._sources:
-            rate = weight * source.rate_at(t)
+            rate = weight * source_rate(source, t)
             if rate == 0.0:
                 continue
             if mask is None:
@@ -352,17 +361,11 @@ class ReactionDiffusion:
                 obj.destroy()
 
     def _check_converged(self, t: float, ksp=None) -> None:
-        ksp = ksp or self.ksp
-        reason = ksp.getConvergedReason()
-        self.iterations = ksp.getIterationNumber()
+        self.iterations = check_converged(
+            ksp or self.ksp, f"the reaction–diffusion solve of species {self.species.name!r}",
+            f"raise solver.max_iterations, loosen solver.rtol, or choose another -{self.prefix}pc_type",
+            when=f" at t = {t:g} min")
         self.total_iterations += self.iterations
-        if reason < 0:
-            raise RunError(
-                f"the reaction–diffusion solve of species {self.species.name!r} failed at "
-                f"t = {t:g} min: {converged_reason_name(reason)} after {self.iterations} "
-                f"iterations (raise solver.max_iterations, loosen solver.rtol, or choose "
-                f"another -{self.prefix}pc_type)"
-            )
 
     def destroy(self) -> None:
         for obj in (self.ksp, self.A, self.L, self.boundary, self._rhs, self._work,

@@ -1,8 +1,5 @@
-"""Krylov solver set-up shared by the field solvers.
-
-Defaults are written into PETSc's options database under the solver's own
-prefix *only where the user has not set that option*, then the KSP reads the
-database. So ordinary PETSc options always win:
+"""The reaction–diffusion solvers' defaults (set up by
+:func:`hybridsim.parallel.krylov.setup_krylov`, so ordinary PETSc options win):
 
 * ``-rd_ksp_type gmres`` applies to every reaction–diffusion solver;
 * ``-rd_<species>_pc_type hypre`` to one species only (it beats ``-rd_``).
@@ -11,19 +8,19 @@ The preconditioner follows the regime of the step (``method = "auto"``): when
 the diffusion number ``ν = Δt·D·Σ1/h²`` is at most :data:`JACOBI_LIMIT` the
 system is strongly diagonally dominant and Jacobi-preconditioned CG converges in
 a few iterations that cost one mat-vec each; otherwise geometric multigrid on
-the DMDA (Galerkin coarse operators, piecewise-constant transfer) keeps the
-iteration count independent of the grid.
+the grid (Galerkin coarse operators, cell-centred linear transfer;
+:mod:`.multigrid`) keeps the iteration count independent of the grid, and
+where the grid does not halve often enough, hypre's BoomerAMG.
 """
 
 from __future__ import annotations
 
-import difflib
-
 from ..config import Solver
 from ..errors import InputError
 from ..parallel.grid import Grid
-from ..parallel.petsc import get_petsc, option_defaults
-from .multigrid import MIN_COARSE_CELLS, MultigridHierarchy, multigrid_levels
+from ..parallel.krylov import setup_krylov
+from ..parallel.layout import MIN_COARSE_CELLS, multigrid_levels
+from .multigrid import MultigridHierarchy
 
 JACOBI_LIMIT = 2.0
 """Largest diffusion number for which ``auto`` picks Jacobi-preconditioned CG."""
@@ -76,65 +73,16 @@ def _defaults(method: str, solver: Solver, grid: Grid) -> dict[str, str]:
     return opts
 
 
-def _known_types(kind) -> list[str]:
-    return [v for k, v in vars(kind).items() if not k.startswith("_") and isinstance(v, str)]
-
-
-def check_type_options() -> None:
-    """Reject ``-…ksp_type`` / ``-…pc_type`` options that name no PETSc type,
-    with the closest valid name."""
-    PETSc = get_petsc()
-    known = {"ksp_type": _known_types(PETSc.KSP.Type), "pc_type": _known_types(PETSc.PC.Type)}
-    for name, value in PETSc.Options().getAll().items():
-        for suffix, types in known.items():
-            if name.lower().endswith(suffix) and str(value).lower() not in types:
-                close = difflib.get_close_matches(str(value).lower(), types, n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise InputError(f"PETSc option -{name}: unknown {suffix.split('_')[0].upper()} type {value!r}{hint}")
-
-
 def configure_ksp(ksp, operator, hierarchy: MultigridHierarchy, solver: Solver, *, prefix: str,
                   parent_prefix: str, diffusion_number: float) -> str:
     """Set ``ksp`` up for ``operator`` with the options prefix ``prefix``: the
     defaults for the regime, the user's ``-<parent_prefix>…`` and ``-<prefix>…``
-    options, in rising priority. Returns the method the defaults were chosen for.
-
-    The defaults live in the options database only until the preconditioner is
-    set up (multigrid reads its smoothers' options then), so they never leak
-    into a later solver with the same prefix."""
-    PETSc = get_petsc()
+    options, in rising priority. Returns the method the defaults were chosen for."""
     grid = hierarchy.grid
-    check_type_options()
     method = resolve_method(solver, grid, diffusion_number)
-    database = PETSc.Options().getAll()
-    defaults = {}
-    for key, value in database.items():  # -rd_X applies to every rd_<name>_ solver
-        if key.startswith(parent_prefix):
-            own = prefix + key[len(parent_prefix):]
-            if not key.startswith(prefix) and own not in database:
-                defaults[own] = value
-    for key, value in _defaults(method, solver, grid).items():
-        defaults.setdefault(prefix + key, value)
-    ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(operator)
-    with option_defaults(defaults):
-        try:
-            ksp.setFromOptions()
-            pc = ksp.getPC()
-            if pc.getType() == "mg":
-                hierarchy.attach(pc, prefix)
-            ksp.setUp()
-        except PETSc.Error as exc:
-            raise InputError(f"PETSc could not set up solver -{prefix} with these options: {exc}") from None
+    setup_krylov(ksp, operator, prefix=prefix, defaults=_defaults(method, solver, grid), parent_prefix=parent_prefix,
+                 on_multigrid=lambda k: hierarchy.attach(k.getPC(), prefix))
     return method
-
-
-def converged_reason_name(reason: int) -> str:
-    PETSc = get_petsc()
-    for name, value in vars(PETSc.KSP.ConvergedReason).items():
-        if value == reason and not name.startswith("_"):
-            return name
-    return str(reason)
 
 
 def memory_per_cell(dim: int) -> float:

@@ -1,1 +1,2 @@
-"""Parallel HDF5 output (and, later, checkpoints) that ParaView and h5py read."""
+"""Parallel HDF5 output with XDMF for ParaView, checkpoints that restart on any
+number of ranks, agent input files and plots; reads the simulation, never changes it."""

@@ -19,54 +19,43 @@ any species (2D and 3D).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..agents.store import AgentStore
-from .hdf5 import continue_file, open_file
+from ..parallel.collective import offsets
+from .steps import StepFile
+from .xdmf import points_xdmf
 
 AGENTS_FILE = "agents.h5"
 AGENTS_XDMF = "agents.xdmf"
 
 
-class AgentWriter:
+class AgentWriter(StepFile):
     """Writes the agents of every rank at chosen times; every method is collective."""
+
+    FILE = AGENTS_FILE
+    XDMF = AGENTS_XDMF
 
     def __init__(self, comm, directory: str | Path, species: tuple[str, ...], dim: int, *,
                  restart_step: int | None = None, warn=print):
-        self.comm = comm
-        self.directory = Path(directory)
         self.species = tuple(species)
         self.dim = dim
-        self._records: list[tuple[str, float, int]] = []
-        self.path = self.directory / AGENTS_FILE
-        if restart_step is not None:
-            self.file, kept = continue_file(self.path, comm, restart_step, warn)
-            if self.file is not None:
-                steps = self.file["steps"]
-                self._records = [(f"/steps/{n}", float(steps[n].attrs["time"]), int(steps[n].attrs["count"]))
-                                 for n in kept]
-                return
-        self.file = open_file(self.path, "w", comm)
-        self.file.attrs["hybridsim_version"] = __version__
-        self.file.attrs["species"] = np.array(self.species, dtype="S")
-        self.file.create_group("steps")
+        super().__init__(comm, directory, restart_step=restart_step, warn=warn)
 
-    def write(self, store: AgentStore, step: int, time: float, next_id: int) -> None:
+    def _write_header(self) -> None:
+        self.file.attrs["species"] = np.array(self.species, dtype="S")
+
+    def _record(self, name: str, group) -> tuple:
+        return name, float(group.attrs["time"]), int(group.attrs["count"])
+
+    def write(self, store, step: int, time: float, next_id: int) -> None:
+        """Write the agents of ``store`` (an :class:`~hybridsim.agents.store.AgentStore`,
+        sorted by id here) as output of ``step`` at ``time`` (min)."""
         store.sort_by_id()
         n = store.n
-        total = self.comm.allreduce(n)
-        start = self.comm.exscan(n)  # collective; None on rank 0
-        start = start if self.comm.rank > 0 else 0
-        name = f"{len(self._records):06d}"
-        group = self.file["steps"].create_group(name)
-        group.attrs["time"] = time
-        group.attrs["step"] = step
-        group.attrs["count"] = total
-        group.attrs["next_id"] = next_id
+        start, total = offsets(self.comm, n)
+        group = self._new_step(step, time, count=total, next_id=next_id)
         columns = {"id": store.ids, "position": store.position, "age": store.age}
         for s, sp in enumerate(self.species):
             columns[f"species/{sp}"] = store.counts[:, s]
@@ -76,39 +65,10 @@ class AgentWriter:
             ds = group.create_dataset(key, shape=(total,) + data.shape[1:], dtype=data.dtype)
             if n:
                 ds[start:start + n] = data
-        self.file.flush()
-        self._records.append((f"/steps/{name}", time, total))
-        if self.comm.rank == 0 and self.dim > 1:
-            self._write_xdmf()
+        self._finish_step(group.name, time, total)
 
-    def _write_xdmf(self) -> None:
-        geometry = "XY" if self.dim == 2 else "XYZ"
-        lines = ['<?xml version="1.0" ?>', '<Xdmf Version="3.0">', " <Domain>",
-                 '  <Grid Name="agents" GridType="Collection" CollectionType="Temporal">']
-        for group, time, total in self._records:
-            lines += [
-                f'   <Grid Name="{group}" GridType="Uniform">',
-                f'    <Time Value="{time!r}"/>',
-                f'    <Topology TopologyType="Polyvertex" NumberOfElements="{total}"/>',
-                f'    <Geometry GeometryType="{geometry}">',
-                f'     <DataItem Dimensions="{total} {self.dim}" NumberType="Float" Precision="8" '
-                f'Format="HDF">{AGENTS_FILE}:{group}/position</DataItem>',
-                "    </Geometry>",
-            ]
-            for key in ["id", "age"] + [f"species/{s}" for s in self.species]:
-                number = "Float" if key == "age" else "Int"
-                lines += [
-                    f'    <Attribute Name="{key.split("/")[-1]}" AttributeType="Scalar" Center="Node">',
-                    f'     <DataItem Dimensions="{total}" NumberType="{number}" Precision="8" '
-                    f'Format="HDF">{AGENTS_FILE}:{group}/{key}</DataItem>',
-                    "    </Attribute>",
-                ]
-            lines.append("   </Grid>")
-        lines += ["  </Grid>", " </Domain>", "</Xdmf>", ""]
-        target = self.directory / AGENTS_XDMF
-        tmp = target.with_suffix(".xdmf.tmp")
-        tmp.write_text("\n".join(lines))
-        os.replace(tmp, target)
-
-    def close(self) -> None:
-        self.file.close()
+    def _xdmf_text(self) -> str | None:
+        if self.dim == 1:
+            return None
+        scalars = [("id", False), ("age", True)] + [(f"species/{s}", False) for s in self.species]
+        return points_xdmf(self.dim, scalars, self._records, AGENTS_FILE)

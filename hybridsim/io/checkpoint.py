@@ -21,8 +21,9 @@ cleaned up. The newest ``checkpoint.keep`` files are kept.
 
 Reading checks, before anything is changed: the format version, that the grid,
 the fields and the network match the run's config, and every checksum. Agents
-are read in blocks of rows and sent to their owners, so the reading rank count
-is free.
+are read in blocks of rows (:class:`CheckpointState`); the simulation restores
+itself from that state (:meth:`hybridsim.simulation.Simulation.restore`) and
+sends the agents to their owners, so the reading rank count is free.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
+from ..agents.placement import block
 from ..errors import InputError, RunError, StorageError
+from ..parallel.collective import agree, offsets, on_root
 from .checksum import checksum
 from .hdf5 import create_unfilled, h5py_module, open_file, write_box
 
@@ -112,27 +116,23 @@ def write_checkpoint(sim, directory: Path | None = None) -> Path:
     """Write the state of ``sim`` (collective); returns the final path."""
     comm = sim.comm
     directory = Path(directory or checkpoint_directory(sim.config))
-    error = None
-    if comm.rank == 0:
+
+    def prepare():
         try:
             directory.mkdir(parents=True, exist_ok=True)
             for stale in directory.glob(".checkpoint-*.h5.tmp"):  # left by a crash during a write
                 stale.unlink(missing_ok=True)
         except OSError as exc:
-            error = f"cannot create checkpoint directory {str(directory)!r}: {exc.strerror}"
-    error = comm.bcast(error, root=0)
-    if error:
-        raise RunError(error)
+            raise RunError(f"cannot create checkpoint directory {str(directory)!r}: {exc.strerror}") from None
+
+    on_root(comm, prepare)
     # refuse early, with nothing written, when the disk clearly cannot hold it
     local = sum(sim.grid.n_local * 8 for _ in sim.fields)
     if sim.population is not None:
         local += sim.population.store.n * sim.population.store.bytes_per_agent
     needed = comm.allreduce(local)
-    free = None
-    if comm.rank == 0:
-        stat = os.statvfs(directory)
-        free = stat.f_bavail * stat.f_frsize
-    free = comm.bcast(free, root=0)
+    stat = on_root(comm, os.statvfs, directory)
+    free = stat.f_bavail * stat.f_frsize
     if needed > free:
         raise RunError(f"cannot write a checkpoint to {str(directory)!r}: it needs about {needed / 2**20:.1f} MiB "
                        f"and {free / 2**20:.1f} MiB are free (the previous checkpoints are untouched)")
@@ -201,9 +201,7 @@ def _write_contents(sim, f) -> None:
         ds.attrs["checksum"] = checksum(sim.mechanics.nodal(), vertex_keys, comm)
     store = sim.population.store if sim.population is not None else None
     n = store.n if store is not None else 0
-    total = comm.allreduce(n)
-    start = comm.exscan(n)
-    start = start if comm.rank > 0 else 0
+    start, total = offsets(comm, n)
     f.attrs["agent_count"] = total
     if store is None:
         return
@@ -218,12 +216,22 @@ def _write_contents(sim, f) -> None:
 # ----------------------------------------------------------------------------- reading
 
 
-def read_checkpoint(sim, path: Path) -> dict:
+@dataclass
+class CheckpointState:
+    """What a checkpoint holds for this rank: its root attributes (``time``, ``step``,
+    ``next_id``, …), this rank's box of each field (natural order, ``counts``
+    shape), its vertices' displacement (``(n, dim)``, or None) and a block of the
+    agents' columns (to be sent to their owners)."""
+
+    attrs: dict
+    fields: dict = field(default_factory=dict)
+    displacement: np.ndarray | None = None
+    agents: dict = field(default_factory=dict)
+
+
+def read_checkpoint(sim, path: Path) -> CheckpointState:
     """Read and verify the checkpoint at ``path`` for ``sim`` (collective), without
     changing ``sim``; raises :class:`InputError` with one line if it is unusable."""
-    from ..agents.placement import block
-    from ..parallel.collective import agree
-
     comm, grid, cfg = sim.comm, sim.grid, sim.config
     where = f"checkpoint {str(path)!r}"
 
@@ -252,7 +260,7 @@ def read_checkpoint(sim, path: Path) -> dict:
     attrs = agree(comm, open_and_check)
     f = agree(comm, open_file, path, "r", comm)
     try:
-        state = {"attrs": attrs, "fields": {}, "agents": {}}
+        state = CheckpointState(attrs)
         keys = _natural_keys(grid)
         box = grid.natural_slices()
         for name in sim.fields:
@@ -263,7 +271,7 @@ def read_checkpoint(sim, path: Path) -> dict:
             data, expected = agree(comm, read_field)
             if checksum(data.ravel(order="F"), keys, comm) != expected:
                 raise InputError(f"{where} is corrupt: field {name!r} fails its checksum")
-            state["fields"][name] = data
+            state.fields[name] = data
         if sim.mechanics is not None:
             shape, box, vertex_keys = _displacement_layout(sim)
 
@@ -275,7 +283,7 @@ def read_checkpoint(sim, path: Path) -> dict:
             rows = data.reshape(-1, sim.grid.dim)  # (z, y, x, component) → vertices x fastest
             if checksum(rows, vertex_keys, comm) != expected:
                 raise InputError(f"{where} is corrupt: the displacement fails its checksum")
-            state["displacement"] = rows
+            state.displacement = rows
         if sim.population is not None:
             total = int(attrs["agent_count"])
             start, stop = block(total, comm.rank, comm.size)
@@ -292,43 +300,16 @@ def read_checkpoint(sim, path: Path) -> dict:
             for column, (data, expected) in raw.items():
                 if checksum(data, raw["ids"][0], comm) != expected:
                     raise InputError(f"{where} is corrupt: agent column {column!r} fails its checksum")
-                state["agents"][column] = data
+                state.agents[column] = data
     finally:
         f.close()
     return state
 
 
-def apply_state(sim, state: dict) -> None:
-    """Put a state read by :func:`read_checkpoint` into ``sim`` (collective)."""
-    from ..parallel.agents import migrate
-
-    attrs = state["attrs"]
-    for name, data in state["fields"].items():
-        sim.grid.view(sim.fields[name])[...] = data
-    sim.t = float(attrs["time"])
-    sim.step_index = int(attrs["step"])
-    sim.next_id = int(attrs["next_id"])
-    if "displacement" in state:
-        sim.mechanics.set_displacement(state["displacement"])
-    if sim.population is not None:
-        store = sim.population.store
-        store.keep(np.zeros(store.n, dtype=bool))
-        store.append_columns(state["agents"])
-        migrate(store, sim.grid)
-        sim.agent_total = sim.comm.allreduce(store.n)
-
-
-def restore(sim, path: Path) -> None:
-    """Read ``path`` (verified) and continue ``sim`` from it (collective)."""
-    apply_state(sim, read_checkpoint(sim, Path(path)))
-
-
-def restore_latest(sim, directory: Path, warn) -> Path:
-    """Continue ``sim`` from the newest valid checkpoint in ``directory``; unusable
-    newer ones are reported through ``warn`` and skipped (collective)."""
-    candidates = list_checkpoints(Path(directory)) if sim.comm.rank == 0 else None
-    candidates = sim.comm.bcast(candidates, root=0)
-    for path in candidates:
+def read_latest(sim, directory: Path, warn) -> tuple[Path, CheckpointState]:
+    """The newest valid checkpoint in ``directory`` and its state for ``sim``;
+    unusable newer ones are reported through ``warn`` and skipped (collective)."""
+    for path in on_root(sim.comm, list_checkpoints, Path(directory)):
         try:
             state = read_checkpoint(sim, path)
         except InputError as exc:
@@ -336,8 +317,7 @@ def restore_latest(sim, directory: Path, warn) -> Path:
                 raise
             warn(f"skipping {exc}")
             continue
-        apply_state(sim, state)
-        return path
+        return path, state
     raise InputError(f"no usable checkpoint in {str(directory)!r} (run without --restart to start afresh)")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ..errors import HybridsimError, RunError
+from ..parallel.collective import on_root
 
 
 def h5py_module():
@@ -45,21 +47,21 @@ def continue_file(path, comm, after_step: int, warn):
     ``(file, kept)`` with ``kept`` the remaining group names in order, or
     ``(None, [])`` if there is no usable file (an unreadable one, e.g. cut short
     by a crash, is renamed aside and reported through ``warn``)."""
-    from pathlib import Path
-
     path = Path(path)
-    status = None
-    if comm.rank == 0:
-        if path.is_file():
-            h5py = h5py_module()
-            try:
-                with h5py.File(path, "r") as f:
-                    status = sorted((name, int(g.attrs["step"])) for name, g in f["steps"].items())
-            except (OSError, KeyError) as exc:
-                aside = path.with_name(path.name + ".unreadable")
-                os.replace(path, aside)
-                status = f"{path} could not be reopened ({exc}); moved to {aside}, starting it anew"
-    status = comm.bcast(status, root=0)
+
+    def look():
+        if not path.is_file():
+            return None
+        h5py = h5py_module()
+        try:
+            with h5py.File(path, "r") as f:
+                return sorted((name, int(g.attrs["step"])) for name, g in f["steps"].items())
+        except (OSError, KeyError) as exc:
+            aside = path.with_name(path.name + ".unreadable")
+            os.replace(path, aside)
+            return f"{path} could not be reopened ({exc}); moved to {aside}, starting it anew"
+
+    status = on_root(comm, look)
     if status is None or isinstance(status, str):
         if isinstance(status, str):
             warn(status)

@@ -18,13 +18,13 @@ displacement is in the HDF5 file only (XDMF has no 1D mesh to hang it on).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from .hdf5 import continue_file, open_file, write_box
+from .hdf5 import write_box
+from .steps import StepFile
+from .xdmf import grid_xdmf
 
 MECHANICS_FILE = "mechanics.h5"
 MECHANICS_XDMF = "mechanics.xdmf"
@@ -38,40 +38,30 @@ def components(dim: int) -> list[tuple[str, int, int]]:
     return out
 
 
-class MechanicsWriter:
+class MechanicsWriter(StepFile):
     """Writes the tissue's displacement, strain and stress; every method is collective."""
+
+    FILE = MECHANICS_FILE
+    XDMF = MECHANICS_XDMF
 
     def __init__(self, sim, directory: str | Path, *, restart_step: int | None = None, warn=print):
         self.sim = sim
-        self.directory = Path(directory)
-        self.path = self.directory / MECHANICS_FILE
-        self._records: list[tuple[str, float]] = []
-        comm = sim.comm
-        if restart_step is not None:
-            self.file, kept = continue_file(self.path, comm, restart_step, warn)
-            if self.file is not None:
-                self._records = [(f"/steps/{n}", float(self.file["steps"][n].attrs["time"])) for n in kept]
-                return
-        self.file = open_file(self.path, "w", comm)
-        self.file.attrs["hybridsim_version"] = __version__
-        self.file.attrs["model"] = sim.config.mechanics.model
+        super().__init__(sim.comm, directory, restart_step=restart_step, warn=warn)
+
+    def _write_header(self) -> None:
+        config = self.sim.config
+        self.file.attrs["model"] = config.mechanics.model
         self.file.attrs["units"] = "displacement µm, stress Pa (the unit of E), time min"
-        self.file.attrs["size"] = np.array(sim.config.domain.size)
-        self.file.attrs["cells"] = np.array(sim.config.domain.cells)
-        self.file.create_group("steps")
+        self.file.attrs["size"] = np.array(config.domain.size)
+        self.file.attrs["cells"] = np.array(config.domain.cells)
 
     def write(self, step: int, time: float) -> None:
         sim = self.sim
         mech = sim.mechanics
         grid = sim.grid
         dim = grid.dim
-        name = f"{len(self._records):06d}"
-        group = self.file["steps"].create_group(name)
-        group.attrs["time"] = time
-        group.attrs["step"] = step
         change, relative = mech.size_change()
-        group.attrs["size_change"] = change
-        group.attrs["relative_size_change"] = relative
+        group = self._new_step(step, time, size_change=change, relative_size_change=relative)
         nodes = tuple(n + 1 for n in reversed(grid.domain.cells))
         box = tuple(slice(s, s + c) for s, c in zip(mech.starts, mech.counts))[::-1]
         u = mech.natural_array()
@@ -90,23 +80,12 @@ class MechanicsWriter:
             for comp, i, j in components(dim):
                 data = tensor[:, i, j].reshape(grid.counts, order="F").T
                 write_box(group.create_dataset(f"{label}_{comp}", shape=cells, dtype="f8"), cell_box, data)
-        self.file.flush()
-        self._records.append((f"/steps/{name}", time))
-        if sim.comm.rank == 0:
-            target = self.directory / MECHANICS_XDMF
-            tmp = target.with_suffix(".xdmf.tmp")
-            tmp.write_text(xdmf_text(grid.domain.size, grid.domain.cells, self._records))
-            os.replace(tmp, target)
+        self._finish_step(group.name, time)
 
-    def close(self) -> None:
-        self.file.close()
-
-
-def xdmf_text(size, cells, records) -> str:
-    """XDMF 3 for the mechanics output: node displacement (2D/3D) and cell tensors."""
-    from .output import xdmf_text as grid_xdmf
-
-    dim = len(cells)
-    names = [f"{label}_{comp}" for label in ("strain", "stress") for comp, _, _ in components(dim)]
-    return grid_xdmf(size, cells, names, records, h5_name=MECHANICS_FILE,
-                     node_vectors=("displacement",) if dim > 1 else (), collection="mechanics")
+    def _xdmf_text(self) -> str:
+        """Node displacement (2D/3D) and cell tensors on the grid of the fields."""
+        domain = self.sim.grid.domain
+        dim = domain.dim
+        names = [f"{label}_{comp}" for label in ("strain", "stress") for comp, _, _ in components(dim)]
+        return grid_xdmf(domain.size, domain.cells, names, self._records, MECHANICS_FILE,
+                         node_vectors=("displacement",) if dim > 1 else (), collection="mechanics")

@@ -16,16 +16,19 @@ data as cell-centred attributes on a uniform grid.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from ..config import Config
 from ..errors import RunError, StorageError
+from ..parallel.collective import on_root
 from ..parallel.grid import Grid
-from .hdf5 import continue_file, open_file, write_box
+from .agent_output import AgentWriter
+from .hdf5 import write_box
+from .mechanics_output import MechanicsWriter
+from .steps import StepFile
+from .xdmf import grid_xdmf
 
 FIELDS_FILE = "fields.h5"
 XDMF_FILE = "fields.xdmf"
@@ -34,15 +37,13 @@ XDMF_FILE = "fields.xdmf"
 def prepare_directory(comm, directory: Path) -> None:
     """Create the output directory on rank 0; every rank raises :class:`RunError`
     if that fails (collective)."""
-    error = None
-    if comm.rank == 0:
+    def make():
         try:
             Path(directory).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            error = f"cannot create output directory {str(directory)!r}: {exc.strerror}"
-    error = comm.bcast(error, root=0)
-    if error:
-        raise RunError(error)
+            raise RunError(f"cannot create output directory {str(directory)!r}: {exc.strerror}") from None
+
+    on_root(comm, make)
 
 
 class RunOutput:
@@ -54,8 +55,6 @@ class RunOutput:
                  warn=print):
         """With ``restart_step``, existing files are continued: outputs written after
         that step (by a run that crashed later) are dropped."""
-        from .agent_output import AgentWriter
-
         self.directory = Path(directory)
         prepare_directory(sim.comm, self.directory)
         self.fields = None
@@ -68,10 +67,7 @@ class RunOutput:
                                       restart_step=restart_step, warn=warn)
         self.mechanics = None
         if sim.mechanics is not None:
-            from .mechanics_output import MechanicsWriter
-
             self.mechanics = MechanicsWriter(sim, directory, restart_step=restart_step, warn=warn)
-
     def write(self, sim) -> None:
         """Write the current state of ``sim`` (a :class:`~hybridsim.simulation.Simulation`).
 
@@ -99,25 +95,22 @@ class RunOutput:
                 writer.close()
 
 
-class FieldWriter:
+class FieldWriter(StepFile):
     """Writes chosen fields at chosen times; every method is collective."""
+
+    FILE = FIELDS_FILE
+    XDMF = XDMF_FILE
 
     def __init__(self, grid: Grid, directory: str | Path, config: Config, names: list[str], *,
                  restart_step: int | None = None, warn=print):
         self.grid = grid
-        self.directory = Path(directory)
         self.names = list(names)
         self.config = config
-        self._records: list[tuple[str, float]] = []  # (group, time) for the XDMF
-        prepare_directory(grid.comm, self.directory)
-        self.path = self.directory / FIELDS_FILE
-        if restart_step is not None:
-            self.file, kept = continue_file(self.path, grid.comm, restart_step, warn)
-            if self.file is not None:
-                self._records = [(f"/steps/{name}", float(self.file["steps"][name].attrs["time"])) for name in kept]
-                return
-        self.file = open_file(self.path, "w", grid.comm)
-        self.file.attrs["hybridsim_version"] = __version__
+        prepare_directory(grid.comm, Path(directory))
+        super().__init__(grid.comm, directory, restart_step=restart_step, warn=warn)
+
+    def _write_header(self) -> None:
+        config = self.config
         self.file.attrs["config"] = config.source_text
         self.file.attrs["concentration_unit"] = config.concentration_unit
         g = self.file.create_group("grid")
@@ -125,91 +118,18 @@ class FieldWriter:
         g.attrs["cells"] = np.array(config.domain.cells)
         g.attrs["spacing"] = np.array(config.domain.spacing)
         g.attrs["periodic"] = np.array(config.domain.periodic)
-        self.file.create_group("steps")
 
     def write(self, step: int, time: float, fields: dict) -> None:
         """Write ``fields`` (name → global vector) as output of ``step`` at
         ``time`` (min)."""
-        name = f"{len(self._records):06d}"
-        group = self.file["steps"].create_group(name)
-        group.attrs["time"] = time
-        group.attrs["step"] = step
+        group = self._new_step(step, time)
         shape = tuple(reversed(self.grid.domain.cells))
         box = self.grid.natural_slices()
         for species in self.names:
             ds = group.create_dataset(species, shape=shape, dtype="f8")
             data = self.grid.view(fields[species], readonly=True).T
             write_box(ds, box, data)
-        self.file.flush()
-        self._records.append((f"/steps/{name}", time))
-        if self.grid.comm.rank == 0:
-            self._write_xdmf()
+        self._finish_step(group.name, time)
 
-    def _write_xdmf(self) -> None:
-        text = xdmf_text(self.grid.domain.size, self.grid.domain.cells, self.names, self._records)
-        target = self.directory / XDMF_FILE
-        tmp = target.with_suffix(".xdmf.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, target)
-
-    def close(self) -> None:
-        self.file.close()
-
-
-def xdmf_text(size, cells, names, records, h5_name: str = FIELDS_FILE, node_vectors=(),
-              collection: str = "fields") -> str:
-    """XDMF 3 description of cell-centred fields ``names`` on a uniform grid, plus
-    3-component vectors ``node_vectors`` on its nodes (2D and 3D only).
-
-    A 1D grid is described as a 2D grid one cell high, since XDMF has no 1D
-    co-rectilinear mesh.
-    """
-    dim = len(cells)
-    spacing = [s / n for s, n in zip(size, cells)]
-    if dim == 1:
-        topo, geo = "2DCoRectMesh", "ORIGIN_DXDY"
-        node_dims = f"2 {cells[0] + 1}"
-        origin, steps = "0 0", f"{spacing[0]} {spacing[0]}"
-        data_dims = f"1 {cells[0]}"
-    else:
-        topo = f"{dim}DCoRectMesh"
-        geo = "ORIGIN_DXDY" if dim == 2 else "ORIGIN_DXDYDZ"
-        node_dims = " ".join(str(n + 1) for n in reversed(cells))
-        origin = " ".join("0" for _ in cells)
-        steps = " ".join(repr(h) for h in reversed(spacing))
-        data_dims = " ".join(str(n) for n in reversed(cells))
-    geo_dims = 2 if dim == 1 else dim
-    lines = [
-        '<?xml version="1.0" ?>',
-        '<!DOCTYPE Xdmf SYSTEM "Xdmf.dtd" []>',
-        '<Xdmf Version="3.0">',
-        " <Domain>",
-        f'  <Grid Name="{collection}" GridType="Collection" CollectionType="Temporal">',
-    ]
-    for group, time in records:
-        lines += [
-            f'   <Grid Name="{group}" GridType="Uniform">',
-            f'    <Time Value="{time!r}"/>',
-            f'    <Topology TopologyType="{topo}" Dimensions="{node_dims}"/>',
-            f'    <Geometry GeometryType="{geo}">',
-            f'     <DataItem Dimensions="{geo_dims}" NumberType="Float" Precision="8" Format="XML">{origin}</DataItem>',
-            f'     <DataItem Dimensions="{geo_dims}" NumberType="Float" Precision="8" Format="XML">{steps}</DataItem>',
-            "    </Geometry>",
-        ]
-        for name in node_vectors:
-            lines += [
-                f'    <Attribute Name="{name}" AttributeType="Vector" Center="Node">',
-                f'     <DataItem Dimensions="{node_dims} 3" NumberType="Float" Precision="8" '
-                f'Format="HDF">{h5_name}:{group}/{name}</DataItem>',
-                "    </Attribute>",
-            ]
-        for name in names:
-            lines += [
-                f'    <Attribute Name="{name}" AttributeType="Scalar" Center="Cell">',
-                f'     <DataItem Dimensions="{data_dims}" NumberType="Float" Precision="8" '
-                f'Format="HDF">{h5_name}:{group}/{name}</DataItem>',
-                "    </Attribute>",
-            ]
-        lines.append("   </Grid>")
-    lines += ["  </Grid>", " </Domain>", "</Xdmf>", ""]
-    return "\n".join(lines)
+    def _xdmf_text(self) -> str:
+        return grid_xdmf(self.grid.domain.size, self.grid.domain.cells, self.names, self._records, FIELDS_FILE)

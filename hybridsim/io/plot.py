@@ -15,12 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..parallel.collective import moments
 from .agent_output import AGENTS_FILE
 from .mechanics_output import MECHANICS_FILE
 from .output import FIELDS_FILE
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot with the file-only Agg backend (an InputError if matplotlib is missing)."""
     try:
         import matplotlib
     except ImportError:
@@ -51,7 +53,7 @@ def plot_run(outdir, species=None, every_output: bool = False, color: str | None
     if not fields.is_file() and not agents.is_file():
         raise InputError(f"{str(outdir)!r} holds neither {FIELDS_FILE} nor {AGENTS_FILE}: "
                          "give the output directory of a run")
-    plt = _pyplot()
+    plt = pyplot()
     written = []
     overlay = _agent_positions(agents, color) if agents.is_file() else None
     if fields.is_file():
@@ -117,13 +119,13 @@ def _plot_mechanics(plt, outdir: Path, path: Path) -> list[Path]:
             ax.set_ylabel("y (µm)")
             ax.set_title(f"strain, deformed grid (displacement ×{scale:.3g}) at t = {t:g} min"
                          + (", mid-plane z" if dim == 3 else ""), fontsize=9)
-        written.append(_save(fig, target / "mechanics.png", plt))
+        written.append(save_figure(fig, target / "mechanics.png", plt))
         what = ("length", "area", "volume")[dim - 1]
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
         ax.plot(times, relative, "o-")
         ax.set_xlabel("time (min)")
         ax.set_ylabel(f"relative {what} change")
-        written.append(_save(fig, target / "size_change.png", plt))
+        written.append(save_figure(fig, target / "size_change.png", plt))
     return written
 
 
@@ -159,9 +161,9 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
             g = f["steps"][step]
             times.append(g.attrs["time"])
             counts.append(g.attrs["count"])
-            x = [g["species"][s][...].astype(float) for s in species]
-            means.append([v.mean() if v.size else np.nan for v in x])
-            fanos.append([v.var() / v.mean() if v.size and v.mean() > 0 else np.nan for v in x])
+            stats, _ = moments(None, np.column_stack([g["species"][s][...] for s in species]))
+            means.append(stats.mean)
+            fanos.append(stats.fano)
         last = f["steps"][steps[-1]]
         pos = last["position"][...]
         value = last["species"][color][...]
@@ -181,7 +183,7 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
         ax.set_ylabel("y (µm)")
         ax.set_aspect("equal")
     ax.set_title(f"{len(value)} agents at t = {t_last:g} min" + (" (x–y projection)" if pos.shape[1] == 3 else ""))
-    written.append(_save(fig, target / "agents.png", plt))
+    written.append(save_figure(fig, target / "agents.png", plt))
     means, fanos = np.array(means), np.array(fanos)
     summary = outdir / "summary.csv"
     integrals = {}
@@ -208,7 +210,7 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
         axes[3].set_ylabel("field integral (molecules)")
         axes[3].legend(fontsize="small")
     axes[-1].set_xlabel("t (min)")
-    written.append(_save(fig, target / "agents_timeseries.png", plt))
+    written.append(save_figure(fig, target / "agents_timeseries.png", plt))
     return written
 
 
@@ -241,7 +243,7 @@ def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool, ove
                 ax.set_xlabel("x (µm)")
                 ax.set_ylabel(f"{name} ({unit})")
                 ax.legend(fontsize="small")
-                written.append(_save(fig, target / f"{name}.png", plt))
+                written.append(save_figure(fig, target / f"{name}.png", plt))
                 continue
             for step in steps if every_output else steps[-1:]:
                 g = f["steps"][step]
@@ -260,12 +262,42 @@ def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool, ove
                 ax.set_ylabel("y (µm)")
                 where = ", mid-plane z" if dim == 3 else ""
                 ax.set_title(f"{name} at t = {g.attrs['time']:g} min{where}")
-                written.append(_save(fig, target / f"{name}_{step}.png", plt))
+                written.append(save_figure(fig, target / f"{name}_{step}.png", plt))
     return written
 
 
-def _save(fig, path: Path, plt) -> Path:
+def save_figure(fig, path: Path, plt) -> Path:
+    """Write ``fig`` to ``path`` (PNG, 100 dpi) and close it."""
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_noise(outdir, species: str, times, stats, acf=None, averaging=None) -> Path:
+    """``OUTDIR/plots/noise_<species>.png``: the Fano factor and CV² over time, the
+    autocorrelation (if ``acf``) and the variance of N-cell averages (if
+    ``averaging``), from :mod:`hybridsim.analysis.noise`."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    axes[0].plot(times, stats.fano, "-", color="C0")
+    axes[0].axhline(1.0, color="grey", lw=0.5)
+    axes[0].set_ylabel("Fano factor σ²/μ (1: Poisson)", color="C0")
+    axes[0].set_xlabel("time (min)")
+    twin = axes[0].twinx()
+    twin.plot(times, stats.cv2, "-", color="C1")
+    twin.set_ylabel("CV² σ²/μ²", color="C1")
+    if acf is not None:
+        axes[1].plot(acf.lags, acf.rho, "o-")
+        axes[1].set_xlabel("lag (min)")
+        axes[1].set_ylabel("autocorrelation")
+        axes[1].set_title(f"τ = {acf.time:.3g} min")
+    if averaging is not None:
+        axes[2].loglog(averaging.sizes, averaging.variance, "o-", label=f"slope {averaging.exponent:.2f}")
+        axes[2].loglog(averaging.sizes, averaging.variance[0] / averaging.sizes, "--", color="grey", label="1/N")
+        axes[2].set_xlabel("cells averaged N")
+        axes[2].set_ylabel("variance of the average")
+        axes[2].legend()
+    target = Path(outdir) / "plots"
+    target.mkdir(exist_ok=True)
+    return save_figure(fig, target / f"noise_{species}.png", plt)

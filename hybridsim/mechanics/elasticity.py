@@ -31,13 +31,14 @@ import math
 import numpy as np
 from numba import njit
 
-from ..errors import InputError, RunError
-from ..fields.coefficients import evaluate
-from ..fields.multigrid import MIN_COARSE_CELLS, multigrid_levels
-from ..fields.solvers import check_type_options, converged_reason_name
+from ..config.mechanics import Mechanics
+from ..config.space import Domain
+from ..errors import InputError
+from ..geometry import evaluate
 from ..parallel.grid import Grid
-from ..parallel.petsc import create_matrix, get_petsc, local_array, option_defaults, use_dm_geometry_only
-from .config import Mechanics
+from ..parallel.krylov import check_converged, setup_krylov
+from ..parallel.layout import MIN_COARSE_CELLS, multigrid_levels
+from ..parallel.petsc import create_matrix, get_petsc, local_array, use_dm_geometry_only
 from .element import face_load_weights, node_offsets, reference_element
 
 PREFIX = "mech_"
@@ -54,6 +55,38 @@ def lame(E: np.ndarray, nu: np.ndarray, model: str) -> tuple[np.ndarray, np.ndar
     if model == "plane_stress":
         lam = 2.0 * lam * mu / (lam + 2.0 * mu)
     return lam, mu
+
+
+def _span(values) -> str:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return f"{lo:.4g}" if lo == hi else f"{lo:.4g}–{hi:.4g}"
+
+
+def describe_mechanics(m: Mechanics, d: Domain, ranks: int) -> list[str]:
+    """What ``hybridsim check`` says of the mechanics: Lamé parameters, faces, the free
+    contraction the active stress causes, unknowns and memory on ``ranks`` ranks."""
+    E = np.array(m.E.all_values())
+    nu = np.array(m.nu.all_values()) if d.dim > 1 else np.zeros(1)
+    E_grid, nu_grid = np.meshgrid(E, nu)
+    lam, mu = lame(E_grid, nu_grid, m.model)
+    # isotropic free contraction per unit concentration: ε = −α c / (dim·K), K the model's bulk modulus
+    bulk = E_grid if d.dim == 1 else (d.dim * lam + 2 * mu) / d.dim
+    lines = [f"mechanics: {m.model.replace('_', ' ')}, E = {_span(E)} Pa" + (f", ν = {_span(nu)}" if d.dim > 1 else "")
+             + f"; λ = {_span(lam)} Pa, μ = {_span(mu)} Pa"]
+    faces = ", ".join(f"{ax}: {lo.kind}/{hi.kind}" for ax, (lo, hi) in zip("xyz", m.boundary))
+    lines.append(f"  boundaries (low/high face): {faces}")
+    if m.active is not None:
+        a = m.active
+        kind = "isotropic" if a.fibre is None else f"along fibre {tuple(round(v, 4) for v in a.fibre)}"
+        lines.append(f"  active stress {a.alpha:g}·{a.field} Pa ({kind}); a free, uniform tissue strains by "
+                     f"{_span(-a.alpha / (d.dim * bulk))} per unit of {a.field} (isotropic case)")
+    vertices = math.prod(n + 1 for n in d.cells)
+    unknowns = vertices * d.dim
+    # AIJ with 3^dim·dim entries per row (12 bytes each), ~2× that for GAMG's hierarchy, 6 vectors
+    per_unknown = (3**d.dim * d.dim * 12 + 8) * 3 + 6 * 8
+    lines.append(f"  {unknowns} unknowns (~{math.ceil(unknowns / ranks)} per rank), solved every {m.interval} "
+                 f"step(s); memory ~{per_unknown * unknowns / 2**20:.1f} MiB in total")
+    return lines
 
 
 @njit(cache=True)
@@ -104,19 +137,7 @@ class Elasticity:
         self.grid = grid
         self.mechanics = mechanics
         self.dim = dim = grid.dim
-        cells = grid.domain.cells
-        ranges = [np.array(r, dtype=PETSc.IntType) for r in grid.da.getOwnershipRanges()]
-        for r in ranges:
-            r[-1] += 1  # the last rank along an axis also owns the far vertices
-        self.da = PETSc.DMDA().create(
-            dim=dim, dof=dim, sizes=[n + 1 for n in cells], proc_sizes=grid.proc_sizes,
-            ownership_ranges=ranges, stencil_type=PETSc.DMDA.StencilType.BOX, stencil_width=1,
-            comm=grid.da.getComm(),
-        )
-        bounds = []
-        for L in grid.domain.size:
-            bounds += [0.0, L]
-        self.da.setUniformCoordinates(*bounds)
+        self.da = grid.vertex_da(dof=dim)
         self.starts = tuple(int(r[0]) for r in self.da.getRanges())
         self.counts = tuple(int(r[1] - r[0]) for r in self.da.getRanges())
         self.ghost_starts = tuple(int(r[0]) for r in self.da.getGhostRanges())
@@ -257,7 +278,6 @@ class Elasticity:
     def _setup_solver(self) -> None:
         PETSc = get_petsc()
         m = self.mechanics
-        check_type_options()
         levels = multigrid_levels(self.grid.domain.cells, self.grid.proc_sizes)
         method = m.solver if m.solver != "auto" else ("multigrid" if levels >= 3 else "gamg")
         options = PETSc.Options()
@@ -281,17 +301,10 @@ class Elasticity:
                              "mg_levels_ksp_type": "chebyshev", "mg_levels_pc_type": "jacobi"})
         elif method == "gamg":
             defaults["pc_type"] = "gamg"
-        self.ksp.setOptionsPrefix(PREFIX)
-        self.ksp.setOperators(self.A)
         self.ksp.setInitialGuessNonzero(True)
-        with option_defaults({PREFIX + k: v for k, v in defaults.items()}):
-            try:
-                self.ksp.setFromOptions()
-                if self.ksp.getPC().getType() == "mg":  # chosen here or by -mech_pc_type mg
-                    use_dm_geometry_only(self.ksp, self.da)  # coarsen the vertex DMDA (Q1 interpolation)
-                self.ksp.setUp()
-            except PETSc.Error as exc:
-                raise InputError(f"PETSc could not set up solver -{PREFIX} with these options: {exc}") from None
+        # multigrid, chosen here or by -mech_pc_type mg, coarsens the vertex DMDA (Q1 interpolation)
+        setup_krylov(self.ksp, self.A, prefix=PREFIX, defaults=defaults,
+                     on_multigrid=lambda ksp: use_dm_geometry_only(ksp, self.da))
 
     def solve(self, concentration: np.ndarray | None = None, extra_load=None):
         """Solve for the displacement under the active stress of ``concentration``
@@ -308,11 +321,8 @@ class Elasticity:
         b.assemble()
         self.ksp.solve(b, self.u)
         self._size = None
-        self.iterations = self.ksp.getIterationNumber()
-        reason = self.ksp.getConvergedReason()
-        if reason < 0:
-            raise RunError(f"the mechanics solve did not converge ({converged_reason_name(reason)} after "
-                           f"{self.iterations} iterations); try -mech_ksp_max_it or check the boundary conditions")
+        self.iterations = check_converged(self.ksp, "the mechanics solve",
+                                          f"try -{PREFIX}ksp_max_it or check the boundary conditions")
         return self.u
 
     # ------------------------------------------------------------------ results

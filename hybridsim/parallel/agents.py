@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..agents.store import AgentStore
+from .collective import offsets
 from .grid import Grid
 
 
@@ -40,9 +40,11 @@ def _alltoallv(comm, send: np.ndarray, send_counts: np.ndarray, width: int = 1):
     return recv, recv_counts
 
 
-def migrate(store: AgentStore, grid: Grid) -> int:
+def migrate(store, grid: Grid) -> int:
     """Send every agent outside this rank's subdomain to its owner (collective);
-    returns the number of agents this rank sent."""
+    returns the number of agents this rank sent. ``store`` is an
+    :class:`~hybridsim.agents.store.AgentStore` (its ``position``, ``pack``,
+    ``remove``, ``append_packed`` and ``row_words``)."""
     comm = grid.comm
     if comm.size == 1:
         return 0
@@ -77,7 +79,6 @@ def daughter_ids(comm, mother_ids: np.ndarray, next_id: int) -> tuple[np.ndarray
     order = np.argsort(received, kind="stable")
     rank_in_bucket = np.empty(received.size, dtype=np.int64)
     rank_in_bucket[order] = np.arange(received.size)
-    offset = comm.exscan(int(received.size))
-    new = next_id + (offset if comm.rank > 0 else 0) + rank_in_bucket
+    new = next_id + offsets(comm, int(received.size))[0] + rank_in_bucket
     back, _ = _alltoallv(comm, new, recv_counts)
     return back, next_id + total

@@ -103,6 +103,27 @@ class Grid:
             self._box_da = self.da.duplicate(stencil_type=PETSc.DMDA.StencilType.BOX)
         return self._box_da
 
+    def vertex_da(self, dof: int):
+        """A new DMDA on the cell corners (``cells + 1`` points per axis, ``dof`` values
+        each, box stencil of width 1, coordinates in µm) whose ownership follows this
+        grid's: a rank owns the lower corners of its cells, and the last rank along an
+        axis also the far ones, so a rank's cells touch only its own and its ghost
+        corners. The caller destroys it."""
+        PETSc = get_petsc()
+        ranges = [np.array(r, dtype=PETSc.IntType) for r in self.da.getOwnershipRanges()]
+        for r in ranges:
+            r[-1] += 1  # the last rank along an axis also owns the far vertices
+        da = PETSc.DMDA().create(
+            dim=self.dim, dof=dof, sizes=[n + 1 for n in self.domain.cells], proc_sizes=self.proc_sizes,
+            ownership_ranges=ranges, stencil_type=PETSc.DMDA.StencilType.BOX, stencil_width=1,
+            comm=self.da.getComm(),
+        )
+        bounds = []
+        for L in self.domain.size:
+            bounds += [0.0, L]
+        da.setUniformCoordinates(*bounds)
+        return da
+
     def global_vec(self):
         """A new vector with one value per owned cell, zeroed."""
         v = self.da.createGlobalVec()

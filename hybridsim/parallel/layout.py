@@ -14,6 +14,21 @@ import math
 
 import numpy as np
 
+MIN_COARSE_CELLS = 4
+"""Multigrid stops coarsening when an axis would have fewer cells per rank."""
+
+
+def multigrid_levels(cells, proc_sizes) -> int:
+    """Levels of geometric multigrid a grid of ``cells`` split over ``proc_sizes``
+    ranks per axis supports: each coarsening halves every axis, which must stay a
+    whole number of cells with at least :data:`MIN_COARSE_CELLS` per rank."""
+    levels = 1
+    cells = list(cells)
+    while all(n % 2 == 0 and n // 2 >= MIN_COARSE_CELLS * p for n, p in zip(cells, proc_sizes)):
+        cells = [n // 2 for n in cells]
+        levels += 1
+    return levels
+
 
 class BoxLayout:
     """Ownership of a structured grid split into boxes.

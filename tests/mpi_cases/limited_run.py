@@ -13,6 +13,6 @@ from mpi4py import MPI  # noqa: F401  (initialise MPI first)
 limit = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-from hybridsim.cli import main  # noqa: E402
+from hybridsim.commands import main  # noqa: E402
 
 sys.exit(main(sys.argv[2:]))

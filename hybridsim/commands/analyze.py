@@ -1,4 +1,5 @@
-"""``hybridsim analyze …``: the analysis tools on the user's own model files.
+"""``hybridsim analyze …``: the analysis tools (:mod:`hybridsim.analysis`) on the
+user's own model files.
 
 MODEL is a run config (its ``[network]``, fields and agents are used) or a
 network file (TOML or SBML). The tools are serial; under ``mpirun`` rank 0 does
@@ -13,49 +14,45 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from .arguments import Parser, name_values, positive_float, positive_int, subcommand, world
 
 
-def add_parser(sub, parser_class, positive_float, positive_int) -> None:
-    analyze = sub.add_parser(
-        "analyze",
-        help="multiscale analysis: lens, QSSA reduction, identifiability, noise, homogenization",
-        description="Analysis tools on your model (a run config or a network file). "
-        "See docs/analysis.md for a worked example of each.",
-    )
-    tools = analyze.add_subparsers(dest="tool", metavar="TOOL", parser_class=parser_class)
+def add_parser(sub) -> None:
+    analyze = subcommand(sub, "analyze", lambda args, petsc_args: run(args),
+                         help="multiscale analysis: lens, QSSA reduction, identifiability, noise, homogenization",
+                         description="Analysis tools on your model (a run config or a network file). "
+                         "See docs/analysis.md for a worked example of each.")
+    tools = analyze.add_subparsers(dest="tool", metavar="TOOL", parser_class=Parser)
     tools.required = True
 
-    def model_args(p):
-        p.add_argument("model", metavar="MODEL", help="run config (TOML with [domain]) or network file (TOML/SBML)")
-        p.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
-                       help="concentration of a field that modulates a rate (repeatable)")
+    def tool(name, func, help, description, *, model=True, **defaults):
+        p = tools.add_parser(name, help=help, description=description)
+        p.set_defaults(tool_func=func, **defaults)
+        if model:
+            p.add_argument("model", metavar="MODEL", help="run config (TOML with [domain]) or network file (TOML/SBML)")
+            p.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
+                           help="concentration of a field that modulates a rate (repeatable)")
+        return p
 
-    lens = tools.add_parser("lens", help="stochastic or deterministic? per species, field and cell density",
-                            description="Typical molecule numbers per cell (rate equations from the initial counts) "
-                            "and per voxel, the predicted relative noise 1/√n, and the recommended treatment; "
-                            "for a config with cells, whether their density is a continuum on the fields' scale.")
-    model_args(lens)
+    lens = tool("lens", cmd_lens, help="stochastic or deterministic? per species, field and cell density",
+                description="Typical molecule numbers per cell (rate equations from the initial counts) "
+                "and per voxel, the predicted relative noise 1/√n, and the recommended treatment; "
+                "for a config with cells, whether their density is a continuum on the fields' scale.")
     lens.add_argument("--tolerance", type=positive_float, default=0.05, metavar="TOL",
                       help="relative fluctuation a continuum description may have (default 0.05)")
-    lens.set_defaults(tool_func=cmd_lens)
-
-    qssa = tools.add_parser("qssa", help="reduce fast reactions to their quasi-steady state and compare",
-                            description="Find fast reactions from the Jacobian's spectrum at the initial state (or "
-                            "take --fast), build the model reduced to the slow manifold, integrate both from the "
-                            "initial counts and print them side by side with the largest relative difference.")
-    model_args(qssa)
+    qssa = tool("qssa", cmd_qssa, help="reduce fast reactions to their quasi-steady state and compare",
+                description="Find fast reactions from the Jacobian's spectrum at the initial state (or "
+                "take --fast), build the model reduced to the slow manifold, integrate both from the "
+                "initial counts and print them side by side with the largest relative difference.")
     qssa.add_argument("--fast", metavar="R1,R2", help="fast reactions by name (default: detected)")
     qssa.add_argument("--t-end", type=positive_float, required=True, metavar="T", help="end time, min")
     qssa.add_argument("--points", type=positive_int, default=6, metavar="N", help="output times (default 6)")
     qssa.add_argument("--min-gap", type=positive_float, default=10.0, metavar="G",
                       help="smallest ratio of time scales that counts as separated (default 10)")
-    qssa.set_defaults(tool_func=cmd_qssa)
-
-    ident = tools.add_parser("identifiability", help="which rate constants can measurements determine?",
-                             description="Sensitivities of the observed species to the log rate constants (rate "
-                             "equations); structural rank and non-identifiable combinations at random parameter "
-                             "points; Fisher information, correlations and Cramér–Rao bounds for the stated noise.")
-    model_args(ident)
+    ident = tool("identifiability", cmd_identifiability, help="which rate constants can measurements determine?",
+                 description="Sensitivities of the observed species to the log rate constants (rate "
+                 "equations); structural rank and non-identifiable combinations at random parameter "
+                 "points; Fisher information, correlations and Cramér–Rao bounds for the stated noise.")
     ident.add_argument("--parameters", required=True, metavar="R1,R2", help="reactions whose rate constants to assess")
     ident.add_argument("--observe", required=True, metavar="S1,S2", help="measured species (A+B for a sum)")
     ident.add_argument("--times", required=True, metavar="T1,T2", help="measurement times, min; 'steady' for "
@@ -65,34 +62,28 @@ def add_parser(sub, parser_class, positive_float, positive_int) -> None:
     ident.add_argument("--noise-rel", type=float, default=0.1, metavar="R", help="relative noise s.d. (default 0.1)")
     ident.add_argument("--noise-abs", type=float, default=0.0, metavar="A", help="absolute noise s.d., molecules")
     ident.add_argument("--replicates", type=positive_int, default=1, metavar="N", help="repeats of each measurement")
-    ident.set_defaults(tool_func=cmd_identifiability)
-
-    noise = tools.add_parser("noise", help="Fano factor, CV², autocorrelation and 1/N averaging from a run",
-                             description="Noise statistics of one species across the cells of a run (OUTDIR/agents.h5, "
-                             "cells present at every output): per output time, over time, and the variance of "
-                             "tissue averages against the number of cells. Writes OUTDIR/plots/noise_<species>.png.")
+    noise = tool("noise", cmd_noise, model=False, help="Fano factor, CV², autocorrelation and 1/N averaging from a run",
+                 description="Noise statistics of one species across the cells of a run (OUTDIR/agents.h5, "
+                 "cells present at every output): per output time, over time, and the variance of "
+                 "tissue averages against the number of cells. Writes OUTDIR/plots/noise_<species>.png.")
     noise.add_argument("outdir", metavar="OUTDIR", help="output directory of a run with cells")
     noise.add_argument("--species", required=True, metavar="NAME", help="network species")
     noise.add_argument("--after", type=float, default=0.0, metavar="T",
                        help="ignore outputs before T min (the transient)")
-    noise.set_defaults(tool_func=cmd_noise)
-    homog = tools.add_parser("homogenize", help="effective diffusion tensor of a periodic micro-structure",
-                             description="Solve the periodic cell problem with PETSc (in parallel under mpirun) for "
-                             "the local diffusivities in FILE and print the effective diffusion tensor, its bounds "
-                             "and the line to put in a run config. FILE: .npy, .txt/.csv (rows y, columns x), "
-                             ".h5 (dataset D, axes z, y, x) or .png (grey levels, with --phases).")
+    homog = tool("homogenize", cmd_homogenize, model=False, collective=True,
+                 help="effective diffusion tensor of a periodic micro-structure",
+                 description="Solve the periodic cell problem with PETSc (in parallel under mpirun) for "
+                 "the local diffusivities in FILE and print the effective diffusion tensor, its bounds "
+                 "and the line to put in a run config. FILE: .npy, .txt/.csv (rows y, columns x), "
+                 ".h5 (dataset D, axes z, y, x) or .png (grey levels, with --phases).")
     homog.add_argument("structure", metavar="FILE", help="local diffusivities of one periodic cell")
     homog.add_argument("--spacing", metavar="HX,HY[,HZ]", help="pixel/voxel sides (default: equal)")
     homog.add_argument("--phases", metavar="D1,D2[,…]", help="for an image: D of each grey level, dark to light")
     homog.add_argument("--dataset", default="D", metavar="NAME", help="HDF5 dataset (default D)")
-    homog.set_defaults(tool_func=cmd_homogenize, collective=True)
-    analyze.set_defaults(func=lambda args, petsc_args: run(args))
 
 
 def run(args) -> int:
-    from mpi4py import MPI
-
-    if MPI.COMM_WORLD.rank != 0 and not getattr(args, "collective", False):
+    if world().rank != 0 and not getattr(args, "collective", False):
         return 0
     return args.tool_func(args)
 
@@ -101,8 +92,6 @@ def run(args) -> int:
 
 
 def _values(items, what: str, minimum: float | None = None) -> dict[str, float]:
-    from ..cli import name_values
-
     return name_values(items, what, minimum=minimum)
 
 
@@ -110,8 +99,7 @@ def load_model(path: str):
     """``(network, config or None)`` from a run config or a network file."""
     import tomllib
 
-    from ..agents.network import load_network
-    from ..config import load_config
+    from ..config import load_config, load_network
 
     p = Path(path)
     if p.suffix.lower() == ".toml" and p.is_file():
@@ -130,7 +118,7 @@ def load_model(path: str):
 def _model_fields(network, config, given: dict[str, float]) -> dict[str, float]:
     """Field values for the rate equations: those given, else (for a config) each
     field's typical concentration, said aloud."""
-    from .lens import typical_fields
+    from ..analysis.lens import typical_fields
 
     needed = network.fields
     missing = [f for f in needed if f not in given]
@@ -165,7 +153,7 @@ def _names(text: str | None) -> list[str]:
 
 
 def cmd_lens(args) -> int:
-    from .lens import continuum_report, field_lens, network_lens, network_method
+    from ..analysis.lens import continuum_report, field_lens, network_lens, network_method
 
     network, config = load_model(args.model)
     fields = _model_fields(network, config, _values(args.field, "--field", 0.0))
@@ -181,9 +169,9 @@ def cmd_lens(args) -> int:
         for s in field_lens(config):
             print(f"  {s.name:<14}{s.typical:>12.4g}{_fmt_pct(s.noise):>12}  {s.method}: {s.reason}")
     if config is not None and config.agents is not None:
-        from ..agents import placement
+        from ..io.agent_input import placement_count
 
-        n = sum(placement.count(p, config.domain.size) for p in config.agents.placements)
+        n = sum(placement_count(p, config.domain.size) for p in config.agents.placements)
         report = continuum_report(config, n)
         print(f"cells as a continuum ({n} cells):")
         for line in report.describe(args.tolerance):
@@ -196,8 +184,8 @@ def _fmt_pct(x: float) -> str:
 
 
 def cmd_qssa(args) -> int:
-    from .qssa import ReducedModel, detect_fast
-    from .rre import RateEquations
+    from ..analysis.qssa import ReducedModel, detect_fast
+    from ..analysis.rre import RateEquations
 
     network, config = load_model(args.model)
     rre = RateEquations(network, fields=_model_fields(network, config, _values(args.field, "--field", 0.0)))
@@ -229,7 +217,7 @@ def cmd_qssa(args) -> int:
 
 
 def cmd_identifiability(args) -> int:
-    from .identifiability import STEADY, Experiment, practical, structural
+    from ..analysis.identifiability import STEADY, Experiment, practical, structural
 
     network, config = load_model(args.model)
     fields = _model_fields(network, config, _values(args.field, "--field", 0.0))
@@ -260,8 +248,8 @@ def cmd_identifiability(args) -> int:
 
 
 def cmd_noise(args) -> int:
-    from ..io.plot import _pyplot, _save
-    from .noise import across_cells, autocorrelation, averaging, read_counts
+    from ..analysis.noise import across_cells, autocorrelation, averaging, read_counts
+    from ..io.plot import plot_noise
 
     times, counts = read_counts(args.outdir, args.species)
     keep = times >= args.after
@@ -274,37 +262,18 @@ def cmd_noise(args) -> int:
     for k in range(len(times)):
         print(f"  {times[k]:>9.4g}{stats.mean[k]:>12.5g}{stats.variance[k]:>12.5g}{stats.fano[k]:>9.4g}"
               f"{stats.cv2[k]:>10.4g}")
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    axes[0].plot(times, stats.fano, "-", color="C0")
-    axes[0].axhline(1.0, color="grey", lw=0.5)
-    axes[0].set_ylabel("Fano factor σ²/μ (1: Poisson)", color="C0")
-    axes[0].set_xlabel("time (min)")
-    twin = axes[0].twinx()
-    twin.plot(times, stats.cv2, "-", color="C1")
-    twin.set_ylabel("CV² σ²/μ²", color="C1")
+    acf = avg = None
     dt = np.diff(times)
     if len(times) >= 4 and np.allclose(dt, dt[0], rtol=1e-6):
         acf = autocorrelation(counts, float(dt[0]))
         print(f"  correlation time {acf.time:.4g} ± {acf.stderr:.2g} min (area under the autocorrelation)")
-        axes[1].plot(acf.lags, acf.rho, "o-")
-        axes[1].set_xlabel("lag (min)")
-        axes[1].set_ylabel("autocorrelation")
-        axes[1].set_title(f"τ = {acf.time:.3g} min")
     else:
         print("  (autocorrelation needs at least 4 equally spaced outputs)")
     if counts.shape[1] >= 4:
         avg = averaging(counts)
         print(f"  variance of the average of N cells ∝ N^{avg.exponent:.3f} ± {avg.exponent_stderr:.2g} "
               "(−1 for independent cells)")
-        axes[2].loglog(avg.sizes, avg.variance, "o-", label=f"slope {avg.exponent:.2f}")
-        axes[2].loglog(avg.sizes, avg.variance[0] / avg.sizes, "--", color="grey", label="1/N")
-        axes[2].set_xlabel("cells averaged N")
-        axes[2].set_ylabel("variance of the average")
-        axes[2].legend()
-    target = Path(args.outdir) / "plots"
-    target.mkdir(exist_ok=True)
-    print(f"  plot: {_save(fig, target / f'noise_{args.species}.png', plt)}")
+    print(f"  plot: {plot_noise(args.outdir, args.species, times, stats, acf, avg)}")
     return 0
 
 
@@ -322,12 +291,10 @@ def _numbers(text: str | None, what: str) -> tuple[float, ...] | None:
 
 def cmd_homogenize(args) -> int:
     """Collective: every rank reads the (one-cell) structure and solves its share."""
-    from mpi4py import MPI
-
+    from ..analysis.homogenization import effective_diffusion, read_structure
     from ..parallel.collective import agree
-    from .homogenization import effective_diffusion, read_structure
 
-    comm = MPI.COMM_WORLD
+    comm = world()
     phases = _numbers(args.phases, "--phases")
     D = agree(comm, read_structure, args.structure, phases, args.dataset)
     spacing = _numbers(args.spacing, "--spacing")

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..toml_reader import MISSING, Table, describe, fmt, suggest
+from .reader import MISSING, Table, describe, fmt, suggest
+from .space import AXES, Domain, SpatialValue, face_entries, parse_spatial
 
-AXES = ("x", "y", "z")
 MODELS = {1: ("strip",), 2: ("plane_strain", "plane_stress"), 3: ("solid",)}
 FACE_KINDS = ("free", "clamped", "roller", "traction")
 SOLVERS = ("auto", "multigrid", "gamg")
@@ -45,7 +45,7 @@ class ActiveStress:
 class Mechanics:
     """Small-strain linear elasticity of the tissue, ``∇·(σ_el(u) + σ_act) + f = 0``.
 
-    ``E`` and ``nu`` are :class:`~hybridsim.config.SpatialValue` (uniform, layers
+    ``E`` and ``nu`` are :class:`~hybridsim.config.space.SpatialValue` (uniform, layers
     or regions, evaluated at grid-cell centres). ``model``: ``strip`` (1D,
     σ = E ε), ``plane_strain`` or ``plane_stress`` (2D; in plane stress the active
     stress acts in the plane, as in a thin sheet), ``solid`` (3D).
@@ -53,8 +53,8 @@ class Mechanics:
     coupling steps; with ``advect_agents`` cells move with the tissue.
     """
 
-    E: Any
-    nu: Any
+    E: SpatialValue
+    nu: SpatialValue
     model: str
     boundary: tuple[tuple[Support, Support], ...]
     active: ActiveStress | None = None
@@ -94,10 +94,8 @@ def _face(value: Any, key: str, dim: int) -> Support:
     raise InputError(f"{key} must be 'free', 'clamped', 'roller' or {{ traction = [...] }} (got {describe(value)})")
 
 
-def parse_mechanics(t: Table, domain, field_names) -> Mechanics:
+def parse_mechanics(t: Table, domain: Domain, field_names: tuple[str, ...]) -> Mechanics:
     """Validate ``[mechanics]``; every problem is one :class:`InputError` line."""
-    from ..config import face_entries, parse_spatial  # the config module imports this one
-
     dim = domain.dim
     for a in range(dim):
         if domain.periodic[a]:
@@ -116,10 +114,7 @@ def parse_mechanics(t: Table, domain, field_names) -> Mechanics:
     active = None
     at = t.table("active")
     if at is not None:
-        field = at.string("field")
-        if field not in field_names:
-            raise InputError(f"{at.key('field')} names {field!r}, which is not a species"
-                             f"{suggest(field, field_names)}")
+        field = at.name_in("field", field_names, "species")
         alpha = at.number("alpha", unit="Pa per concentration unit")
         fibre = None
         if at.has("fibre"):
@@ -138,13 +133,11 @@ def parse_mechanics(t: Table, domain, field_names) -> Mechanics:
             faces[a][side] = _face(bt.raw(name), bt.key(name), dim)
         bt.finish()
     body_force = tuple(t.list_of("body_force", float, [0.0] * dim, length=dim))
-    interval = t.integer("interval", 1, minimum=1)
-    advect = t.raw("advect_agents", False)
-    if not isinstance(advect, bool):
-        raise InputError(f"{t.key('advect_agents')} must be true or false (got {describe(advect)})")
-    rtol = t.number("rtol", 1e-8, positive=True)
-    max_iterations = t.integer("max_iterations", 2000, minimum=1)
-    solver = t.string("solver", "auto", choices=SOLVERS)
+    interval = t.integer("interval", Mechanics.interval, minimum=1)
+    advect = t.boolean("advect_agents", Mechanics.advect_agents)
+    rtol = t.number("rtol", Mechanics.rtol, positive=True)
+    max_iterations = t.integer("max_iterations", Mechanics.max_iterations, minimum=1)
+    solver = t.string("solver", Mechanics.solver, choices=SOLVERS)
     t.finish()
     mech = Mechanics(E=E, nu=nu, model=model, boundary=tuple((f[0], f[1]) for f in faces), active=active,
                      body_force=body_force, interval=interval, advect_agents=advect, rtol=rtol,

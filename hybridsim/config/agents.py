@@ -8,17 +8,15 @@ Units: µm, min, 1/min; molecule counts are per cell. Every key is listed in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 from ..errors import InputError
-from ..toml_reader import Table, check_number, describe, suggest
 from .network import Modulation, Network, parse_modulated_value
+from .reader import Table, as_table, check_count, check_key_name, check_number
+from .space import Region, face_entries, optional_region
 
 MOTILITY_TYPES = ("none", "brownian", "persistent")
 METHODS = ("exact", "tau-leaping", "hybrid")  # how the networks are advanced
-# Measured on birth–death at 1000 copies: ε = 0.03 is 67× faster than exact SSA but inflates the
-# stationary Fano factor to 1.27; ε = 0.01 is 7× faster with a Fano factor of 1.01.
-DEFAULT_EPSILON = 0.01
 BOUNDARY_TYPES = ("reflecting", "absorbing", "periodic")
 
 
@@ -32,7 +30,7 @@ class Placement:
 
     kind: str
     count: int = 0
-    region: Any = None  # config.Region
+    region: Region | None = None
     spacing: tuple[float, ...] = ()
     file: str = ""
     counts: tuple[tuple[str, int], ...] = ()
@@ -77,7 +75,7 @@ class Fate:
 
 
 @dataclass(frozen=True)
-class Uptake:
+class CellUptake:
     """First-order uptake of a field by every cell: a cell clears ``rate`` µm³/min
     (times the modulation by a species, if any), i.e. takes up ``rate·c``
     molecules/min from the field around it; with ``into``, the molecules join
@@ -110,26 +108,19 @@ class Agents:
     boundary: tuple[tuple[str, str], ...] = ()
     diameter: float = 10.0  # µm; daughters are placed one diameter apart
     method: str = "exact"  # "exact" SSA, "tau-leaping" or "hybrid" (partitioned by copy number)
-    tau_epsilon: float = 0.01  # tau-leaping and hybrid: bound on a species' relative change per leap
-    hybrid_threshold: int = 200  # hybrid: molecules from which a species' reactions are leaped
-    uptake: tuple[Uptake, ...] = ()
+    # tau-leaping and hybrid: bound on a species' relative change per leap. Measured on birth–death
+    # at 1000 copies: ε = 0.03 is 67× faster than exact SSA but inflates the stationary Fano factor
+    # to 1.27; ε = 0.01 is 7× faster with a Fano factor of 1.01.
+    tau_epsilon: float = 0.01
+    # hybrid: molecules from which a species' reactions are leaped (relative noise ≈ 7 %)
+    hybrid_threshold: int = 200
+    uptake: tuple[CellUptake, ...] = ()
     chemotaxis: Chemotaxis | None = None
 
     @property
-    def reservoirs(self) -> tuple[Uptake, ...]:
+    def reservoirs(self) -> tuple[CellUptake, ...]:
         """Uptakes that feed a network species (each keeps a per-cell fractional reservoir)."""
         return tuple(u for u in self.uptake if u.into is not None)
-
-
-def _region(parent: Table, name: str, dim: int):
-    from ..config import parse_region
-
-    rt = parent.table(name)
-    if rt is None:
-        return None
-    region = parse_region(rt, dim)
-    rt.finish()
-    return region
 
 
 def _placement(t: Table, dim: int, network: Network, base_dir) -> Placement:
@@ -141,13 +132,10 @@ def _placement(t: Table, dim: int, network: Network, base_dir) -> Placement:
     ct = t.table("counts")
     if ct is not None:
         for name, value in ct.data.items():
-            if name not in network.species:
-                raise InputError(f"{ct.key(name)} is not a species of the network{suggest(name, network.species)}")
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(f"{ct.key(name)} must be a non-negative integer count (got {describe(value)})")
-            counts.append((name, value))
+            check_key_name(ct.key(name), name, network.species, "species of the network")
+            counts.append((name, check_count(value, ct.key(name))))
             ct.used.add(name)
-    region = _region(t, "region", dim)
+    region = optional_region(t, "region", dim)
     if kinds[0] == "count":
         count = t.integer("count", minimum=0)
         t.finish()
@@ -166,8 +154,6 @@ def _placement(t: Table, dim: int, network: Network, base_dir) -> Placement:
         lt.finish()
         t.finish()
         return Placement("lattice", region=region, spacing=spacing, counts=tuple(counts))
-    from pathlib import Path
-
     path = Path(t.string("file"))
     if base_dir is not None and not path.is_absolute():
         path = Path(base_dir) / path
@@ -192,10 +178,7 @@ def _fate(t: Table | None, network: Network, what: str) -> Fate:
     threshold = None
     tt = t.table("threshold")
     if tt is not None:
-        species = tt.string("species")
-        if species not in network.species:
-            raise InputError(f"{tt.key('species')} names {species!r}, which is not a network species"
-                             f"{suggest(species, network.species)}")
+        species = tt.name_in("species", network.species, "network species")
         has = [k for k in ("above", "below") if tt.has(k)]
         if len(has) != 1:
             raise InputError(f"{tt.path} needs exactly one of above = N or below = N (molecules)")
@@ -235,59 +218,34 @@ def _boundary(t: Table | None, periodic: tuple[bool, ...]) -> tuple[tuple[str, s
     faces = [["periodic" if p else "reflecting"] * 2 for p in periodic]
     if t is None:
         return tuple((f[0], f[1]) for f in faces)
-    valid = [f"{ax}_{side}" for ax in "xyz"[:dim] for side in ("min", "max")]
-    for name in t.data:
-        if name not in valid:
-            raise InputError(f"{t.key(name)} is not a face of a {dim}D domain (faces: {', '.join(valid)})"
-                             f"{suggest(name, valid)}")
-        a = "xyz".index(name[0])
+    for a, side, name in face_entries(t, dim):
         kind = t.string(name, choices=BOUNDARY_TYPES)
         if (kind == "periodic") != periodic[a]:
             field_kind = "periodic" if periodic[a] else "not periodic"
             raise InputError(f"{t.key(name)} = {kind!r} is inconsistent with the fields: axis {name[0]} is "
                              f"{field_kind} (domain.periodic)")
-        faces[a][0 if name.endswith("min") else 1] = kind
+        faces[a][side] = kind
     t.finish()
     return tuple((f[0], f[1]) for f in faces)
 
 
-def _field_name(t: Table, key: str, fields: tuple[str, ...]) -> str:
-    name = t.string(key)
-    if name not in fields:
-        known = ", ".join(map(repr, fields)) if fields else "none are defined"
-        raise InputError(f"{t.key(key)} names {name!r}, which is not a field species ({known}){suggest(name, fields)}")
-    return name
-
-
-def _uptakes(raw: Any, key: str, network: Network, fields: tuple[str, ...]) -> tuple[Uptake, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise InputError(f"{key} must be a list of tables ([[{key}]])")
+def _uptakes(t: Table, network: Network, fields: tuple[str, ...]) -> tuple[CellUptake, ...]:
     out = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise InputError(f"{key}[{i}] must be a table")
-        ut = Table(item, f"{key}[{i}]")
-        field_name = _field_name(ut, "field", fields)
+    for ut in t.tables("uptake"):
+        field_name = ut.name_in("field", fields, "field species")
         rate, mod = parse_modulated_value(ut.raw("rate"), ut.key("rate"), value_name="k", unit="µm³/min",
                                           source_key="species", sources=network.species,
                                           source_kind="network species")
-        into = None
-        if ut.has("into"):
-            into = ut.string("into")
-            if into not in network.species:
-                raise InputError(f"{ut.key('into')} names {into!r}, which is not a network species"
-                                 f"{suggest(into, network.species)}")
+        into = ut.name_in("into", network.species, "network species") if ut.has("into") else None
         ut.finish()
-        out.append(Uptake(field_name, rate, mod, into))
+        out.append(CellUptake(field_name, rate, mod, into))
     return tuple(out)
 
 
 def _chemotaxis(t: Table | None, fields: tuple[str, ...]) -> Chemotaxis | None:
     if t is None:
         return None
-    field_name = _field_name(t, "field", fields)
+    field_name = t.name_in("field", fields, "field species")
     chi = t.number("sensitivity", unit="µm²/min per concentration")
     vmax = t.number("max_speed", 0.0, unit="µm/min", minimum=0.0)
     t.finish()
@@ -308,13 +266,13 @@ def parse_agents(t: Table, dim: int, periodic: tuple[bool, ...], network: Networ
         key = t.key("initial") + (f"[{i}]" if isinstance(raw, list) else "")
         if not isinstance(item, dict):
             raise InputError(f"{key} must be a table, e.g. {{ count = 1000 }}")
-        placements.append(_placement(Table(item, key), dim, network, base_dir))
-    diameter = t.number("diameter", 10.0, unit="µm", positive=True)
-    method = t.string("method", "exact", choices=METHODS)
-    epsilon = t.number("tau_epsilon", DEFAULT_EPSILON, positive=True)
+        placements.append(_placement(as_table(item, key), dim, network, base_dir))
+    diameter = t.number("diameter", Agents.diameter, unit="µm", positive=True)
+    method = t.string("method", Agents.method, choices=METHODS)
+    epsilon = t.number("tau_epsilon", Agents.tau_epsilon, positive=True)
     if not epsilon < 1:
         raise InputError(f"{t.key('tau_epsilon')} must be < 1 (got {epsilon:g}); typical values are 0.01–0.03")
-    threshold = t.integer("hybrid_threshold", 200, minimum=1)
+    threshold = t.integer("hybrid_threshold", Agents.hybrid_threshold, minimum=1)
     if t.has("hybrid_threshold") and method != "hybrid":
         raise InputError(f"{t.key('hybrid_threshold')} only applies with method = 'hybrid' (method is {method!r})")
     agents = Agents(
@@ -327,7 +285,7 @@ def parse_agents(t: Table, dim: int, periodic: tuple[bool, ...], network: Networ
         method=method,
         tau_epsilon=epsilon,
         hybrid_threshold=threshold,
-        uptake=_uptakes(t.raw("uptake", None), t.key("uptake"), network, fields),
+        uptake=_uptakes(t, network, fields),
         chemotaxis=_chemotaxis(t.table("chemotaxis"), fields),
     )
     t.finish()

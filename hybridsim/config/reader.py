@@ -2,6 +2,12 @@
 
 :class:`Table` remembers which keys were read so that :meth:`Table.finish` can
 reject unknown keys with the closest valid name ("did you mean …?").
+
+One validation dialect serves every section of a config and every network file:
+:func:`check_number` (finite, bounded), :func:`check_count` (a non-negative
+integer), :func:`check_boolean`, :func:`check_name` (``KEY names 'x', which is
+not a …``) and :func:`check_key_name` (``KEY.x is not a …``). A name that is
+close to a valid one gets "did you mean …?"; otherwise the valid names are listed.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import difflib
 import math
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 MISSING = object()
 
@@ -75,6 +81,13 @@ class Table:
             raise InputError(f"{key} must be ≥ {minimum} (got {value})")
         return value
 
+    def boolean(self, name: str, default: Any = MISSING) -> bool:
+        return check_boolean(self.raw(name, default), self.key(name))
+
+    def name_in(self, name: str, choices, kind: str, default: Any = MISSING) -> str:
+        """A string that must be one of ``choices`` (names of ``kind``, e.g. "field species")."""
+        return check_name(self.string(name, default), self.key(name), choices, kind)
+
     def string(self, name: str, default: Any = MISSING, *, choices=None) -> str:
         value = self.raw(name, default)
         key = self.key(name)
@@ -112,6 +125,14 @@ class Table:
             raise InputError(f"{self.key(name)} must be a table (got {describe(value)})")
         return Table(value, self.key(name))
 
+    def tables(self, name: str) -> list[Table]:
+        """An optional list of tables (``[[name]]``), each as a :class:`Table`."""
+        raw = self.raw(name, [])
+        key = self.key(name)
+        if not isinstance(raw, list):
+            raise InputError(f"{key} must be a list of tables ([[{key}]])")
+        return [as_table(item, f"{key}[{i}]") for i, item in enumerate(raw)]
+
     def finish(self) -> None:
         """Reject keys that were never read."""
         for name in self.data:
@@ -119,6 +140,13 @@ class Table:
                 hint = suggest(name, sorted(self.used))
                 where = f"in [{self.path}]" if self.path else "at the top level"
                 raise InputError(f"{self.key(name)} is not a known key {where}{hint}")
+
+
+def as_table(value: Any, key: str) -> Table:
+    """``value`` read as a table at ``key``."""
+    if not isinstance(value, dict):
+        raise InputError(f"{key} must be a table (got {describe(value)})")
+    return Table(value, key)
 
 
 def suggest(word: str, choices) -> str:
@@ -139,3 +167,36 @@ def check_number(value: Any, key: str, *, unit: str = "", minimum=None, positive
     if minimum is not None and value < minimum:
         raise InputError(f"{key} must be ≥ {fmt(minimum)}{suffix} (got {fmt(value)})")
     return value
+
+
+def check_count(value: Any, key: str, what: str = "count") -> int:
+    """Validate a non-negative integer (molecules, cells); ``what`` says what it counts."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"{key} must be a non-negative integer {what} (got {describe(value)})")
+    return value
+
+
+def check_boolean(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{key} must be true or false (got {describe(value)})")
+    return value
+
+
+def _known(choices) -> str:
+    return ", ".join(map(repr, choices)) if choices else "none are defined"
+
+
+def check_name(name: str, key: str, choices, kind: str) -> str:
+    """``name`` (the value at ``key``) must be one of ``choices``, the names of ``kind``."""
+    if name not in choices:
+        hint = suggest(name, choices) or f" ({_known(choices)})"
+        raise InputError(f"{key} names {name!r}, which is not a {kind}{hint}")
+    return name
+
+
+def check_key_name(key: str, name: str, choices, kind: str) -> str:
+    """The key ``name`` (spelled in full as ``key``) must be one of ``choices``, the names of ``kind``."""
+    if name not in choices:
+        hint = suggest(name, choices) or f" ({_known(choices)})"
+        raise InputError(f"{key} is not a {kind}{hint}")
+    return name
