@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config.agents import Agents
+
 EXACT_BELOW = 50.0  # molecules: relative noise ≥ 14 %
 DETERMINISTIC_FROM = 2000.0  # molecules: relative noise ≤ 2.2 %
 MOLECULES_PER_UM3_PER_NM = 0.6022  # 1 nM = 6.022e23·1e-9 per litre = 0.6022 per µm³
@@ -41,7 +43,7 @@ def recommend(name: str, n: float, where: str = "per cell") -> SpeciesLens:
     elif n < DETERMINISTIC_FROM:
         method = "tau-leaping"
         reason = (f"~{n:.3g} molecules {where}: noise ~{_pct(noise)} still matters, but many events per "
-                  f"leap are safe (ε = 0.01)")
+                  f"leap are safe (ε = {Agents.tau_epsilon:g})")
     else:
         method = "deterministic"
         reason = f"~{n:.3g} molecules {where}: noise ~{_pct(noise)}, rate equations suffice"
@@ -88,7 +90,7 @@ def network_method(lenses: list[SpeciesLens]) -> tuple[str, str]:
                          "(the exact SSA is as fast here)")
     if not exact:
         return "tau-leaping", "every species is high-copy"
-    threshold = min(max(int(min(s.typical for s in lenses if s.name in high) / 2), 1), 200)
+    threshold = min(max(int(min(s.typical for s in lenses if s.name in high) / 2), 1), Agents.hybrid_threshold)
     return "hybrid", (f"low-copy {', '.join(exact)} fire exactly while high-copy {', '.join(high)} are leaped "
                       f"(hybrid_threshold = {threshold})")
 

@@ -1,6 +1,5 @@
 """Agent kernels and bookkeeping on one process: store, motility against closed-form
-mean squared displacements, boundaries, binomial division, fates, placement and
-config errors."""
+mean squared displacements, boundaries, binomial division, fates and placement."""
 
 import math
 
@@ -21,12 +20,14 @@ from hybridsim.agents.placement import lattice, uniform
 from hybridsim.agents.population import CellPopulation
 from hybridsim.agents.rng import STREAM_DEATH
 from hybridsim.agents.store import AgentStore
-from hybridsim.config import Modulation, Region, load_network, parse_config
+from hybridsim.config import Modulation, Region, load_network
 from hybridsim.config.agents import Agents, Fate, Motility, Placement, Threshold
 from hybridsim.errors import InputError
 from hybridsim.io.agent_input import from_file
 
 NO_DRIFT = np.zeros((0, 1))
+
+
 BIRTH_DEATH = {"species": {"X": 0, "Y": 0}, "reactions": [
     {"products": {"X": 1}, "rate": 10.0}, {"reactants": {"X": 1}, "rate": 1.0}]}
 
@@ -226,54 +227,6 @@ def test_positions_and_counts_from_csv_and_hdf5(tmp_path):
     bad.write_text("x,q\n1.0,2.0\n")
     with pytest.raises(InputError, match="header has no column 'y'"):
         from_file(Placement("file", file=str(bad)), (100.0, 50.0), species, base, 0, 0, 1)
-
-
-AGENT_CONFIG = """
-[domain]
-size = [100.0, 80.0]
-cells = [10, 8]
-periodic = ["x"]
-[time]
-dt = 1.0
-t_end = 10.0
-[network]
-species = {{ M = 0 }}
-reactions = [{{ products = {{ M = 1 }}, rate = 1.0 }}]
-[agents]
-{agents}
-"""
-
-
-@pytest.mark.parametrize("agents, message", [
-    ("initial = { count = 10 }\nmotility = { type = 'persistent', speed = 2.0 }",
-     "agents.motility.persistence is required"),
-    ("initial = { count = 10 }\nmotility = { type = 'jumping' }", "agents.motility.type must be one of"),
-    ("initial = { count = 10, lattice = { spacing = 5.0 } }", "needs exactly one of count"),
-    ("initial = { count = 10 }\ndivision = { rate = { k = 1.0, species = 'Q' } }",
-     "agents.division.rate.species names 'Q', which is not a network species"),
-    ("initial = { count = 10 }\nboundary = { x_min = 'reflecting' }",
-     "agents.boundary.x_min = 'reflecting' is inconsistent with the fields: axis x is periodic"),
-    ("initial = { count = 10 }\nboundary = { y_mid = 'reflecting' }", "agents.boundary.y_mid is not a face"),
-    ("initial = { count = 10 }\ndeath = { min_age = 3.0 }", "agents.death needs a rate"),
-    ("initial = { count = 10, counts = { P = 3 } }", "agents.initial.counts.P is not a species"),
-    ("initial = { file = 'nowhere.csv' }", "agents.initial.file: 'nowhere.csv' does not exist"),
-    ("initial = { count = 10 }\ndiameter = -1.0", "agents.diameter must be > 0"),
-    ("initial = { count = 10 }\nspeed = 3.0", "agents.speed is not a known key"),
-])
-def test_bad_agent_config_names_the_key(agents, message):
-    with pytest.raises(InputError, match=message) as info:
-        parse_config(AGENT_CONFIG.format(agents=agents))
-    assert "\n" not in str(info.value)
-
-
-def test_network_without_agents_and_agents_without_network_are_refused():
-    text = AGENT_CONFIG.format(agents="initial = { count = 1 }")
-    with pytest.raises(InputError, match=r"network is defined but \[agents\] is missing"):
-        parse_config(text.split("[agents]")[0])
-    no_network = text.replace("[network]\nspecies = { M = 0 }\nreactions = [{ products = { M = 1 }, rate = 1.0 }]\n",
-                              "")
-    with pytest.raises(InputError, match="agents need an intracellular network"):
-        parse_config(no_network)
 
 
 def test_remove_takes_exactly_the_given_rows():

@@ -14,11 +14,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from mpi import TIMEOUT, _clean_env, hybridsim, mpirun
 
-CASES = Path(__file__).parent / "mpi_cases"
+CASES = Path(__file__).parent / "cases"
 AGENTS = CASES / "checkpoint_agents.toml"
-FIELDS = (Path(__file__).parent.parent / "examples" / "cytokine.toml").read_text().split("[agents.chemotaxis]")[0]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+FIELDS = (EXAMPLES / "cytokine.toml").read_text().split("[agents.chemotaxis]")[0]
 
 
 def _final_state(checkpoint):
@@ -42,20 +42,20 @@ def _newest(out):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
+def uninterrupted(tmp_path_factory, mpirun):
     out = tmp_path_factory.mktemp("whole")
-    result = hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet")
+    result = mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
     return _final_state(_newest(out))
 
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("n", (1, 2, 4))
-def test_written_on_two_ranks_continued_on_n_equals_the_uninterrupted_run(tmp_path, uninterrupted, n):
+def test_written_on_two_ranks_continued_on_n_equals_the_uninterrupted_run(tmp_path, uninterrupted, n, mpirun):
     out = tmp_path / "out"
-    first = hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "40")
+    first = mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "40")
     assert first.returncode == 0, first.stderr
-    second = hybridsim(n, "run", str(AGENTS), "-o", str(out), "--restart", "latest")
+    second = mpirun.hybridsim(n, "run", str(AGENTS), "-o", str(out), "--restart", "latest")
     assert second.returncode == 0, second.stderr
     assert "restarted from" in second.stdout and "step 40" in second.stdout
     state = _final_state(_newest(out))
@@ -71,13 +71,13 @@ def test_written_on_two_ranks_continued_on_n_equals_the_uninterrupted_run(tmp_pa
 
 
 @pytest.mark.mpi
-def test_fields_continue_within_solver_tolerance(tmp_path):
+def test_fields_continue_within_solver_tolerance(tmp_path, mpirun):
     cfg = tmp_path / "fields.toml"
     cfg.write_text(FIELDS.replace("count = 1500", "count = 300").replace("t_end = 300.0", "t_end = 20.0"))
     whole, part = tmp_path / "whole", tmp_path / "part"
-    assert hybridsim(2, "run", str(cfg), "-o", str(whole), "--quiet").returncode == 0
-    assert hybridsim(2, "run", str(cfg), "-o", str(part), "--quiet", "--t-end", "10").returncode == 0
-    result = hybridsim(4, "run", str(cfg), "-o", str(part), "--quiet", "--restart", "latest")
+    assert mpirun.hybridsim(2, "run", str(cfg), "-o", str(whole), "--quiet").returncode == 0
+    assert mpirun.hybridsim(2, "run", str(cfg), "-o", str(part), "--quiet", "--t-end", "10").returncode == 0
+    result = mpirun.hybridsim(4, "run", str(cfg), "-o", str(part), "--quiet", "--restart", "latest")
     assert result.returncode == 0, result.stderr
     a, b = _final_state(_newest(whole)), _final_state(_newest(part))
     for key in a:
@@ -96,16 +96,16 @@ def _corrupt(path):
 
 
 @pytest.mark.mpi
-def test_bad_checkpoints_are_refused_and_nothing_is_overwritten(tmp_path):
+def test_bad_checkpoints_are_refused_and_nothing_is_overwritten(tmp_path, mpirun):
     out = tmp_path / "out"
-    assert hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "40").returncode == 0
+    assert mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "40").returncode == 0
     newest = _newest(out)
     older = sorted((out / "checkpoints").glob("checkpoint-*.h5"))[0]
     _corrupt(newest)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def refused(*args, expected):
-        result = hybridsim(2, "run", str(AGENTS), "-o", str(out), *args)
+        result = mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), *args)
         assert result.returncode == 2, result.stderr
         lines = [x for x in result.stderr.splitlines() if x.strip()]
         assert len(lines) == 1 and expected in lines[0], result.stderr
@@ -122,23 +122,17 @@ def test_bad_checkpoints_are_refused_and_nothing_is_overwritten(tmp_path):
     refused("--restart", str(version), expected="has format version 99; this hybridsim")
     other_grid = tmp_path / "other.toml"
     other_grid.write_text(AGENTS.read_text().replace("cells = [20, 10]", "cells = [40, 10]"))
-    result = hybridsim(2, "run", str(other_grid), "-o", str(out), "--restart", str(older))
+    result = mpirun.hybridsim(2, "run", str(other_grid), "-o", str(out), "--restart", str(older))
     expected = "does not match this config: cells is [20, 10] there and [40, 10] here"
     assert result.returncode == 2 and expected in result.stderr
     # `latest` skips the corrupt newest checkpoint, says so, and continues from the older one
-    result = hybridsim(2, "run", str(AGENTS), "-o", str(out), "--restart", "latest")
+    result = mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--restart", "latest")
     assert result.returncode == 0, result.stderr
     assert "warning: skipping checkpoint" in result.stderr and f"restarted from {older}" in result.stdout
     # inspect verifies
     inspect = subprocess.run([sys.executable, "-m", "hybridsim", "inspect", str(_newest(out))],
                              capture_output=True, text=True, timeout=120)
     assert inspect.returncode == 0 and "checksums: all valid" in inspect.stdout and "agents:" in inspect.stdout
-
-
-def _popen(n, *args, out):
-    cmd = ["mpirun", "-q", "-n", str(n), sys.executable, "-m", "hybridsim", *args]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_clean_env(),
-                            start_new_session=True)
 
 
 def _slow_config(tmp_path, t_end=60.0):
@@ -150,34 +144,34 @@ def _slow_config(tmp_path, t_end=60.0):
 
 
 @pytest.mark.mpi
-def test_sigterm_finishes_the_step_writes_a_checkpoint_and_exits_4(tmp_path, uninterrupted):
+def test_sigterm_finishes_the_step_writes_a_checkpoint_and_exits_4(tmp_path, uninterrupted, mpirun):
     cfg = _slow_config(tmp_path)
     out = tmp_path / "out"
-    proc = _popen(2, "run", str(cfg), "-o", str(out), out=out)
-    deadline = time.time() + TIMEOUT
+    proc = mpirun.popen(2, "run", str(cfg), "-o", str(out))
+    deadline = time.time() + mpirun.timeout
     while not list((out / "checkpoints").glob("checkpoint-*.h5")) and time.time() < deadline:
         time.sleep(0.2)
     ranks = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert len(ranks) == 2
     for pid in ranks:  # as Slurm's --signal does: to the tasks (mpirun's children)
         os.kill(int(pid), signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=TIMEOUT)
+    stdout, stderr = proc.communicate(timeout=mpirun.timeout)
     assert proc.returncode == 4, stderr
     assert "stopped by a signal" in stdout and "--restart latest" in stdout
     state = _final_state(_newest(out))
     assert 0 < state["step"] < 60
-    result = hybridsim(2, "run", str(cfg), "-o", str(out), "--quiet", "--restart", "latest")
+    result = mpirun.hybridsim(2, "run", str(cfg), "-o", str(out), "--quiet", "--restart", "latest")
     assert result.returncode == 0, result.stderr
     assert _final_state(_newest(out))["step"] == 60
 
 
 @pytest.mark.mpi
-def test_killed_at_random_moments_and_resumed_reaches_the_uninterrupted_state(tmp_path):
+def test_killed_at_random_moments_and_resumed_reaches_the_uninterrupted_state(tmp_path, mpirun):
     """SIGKILL (the whole job) at random moments, ten times or more, including while
     checkpoints are written (every 2 steps); each time resume from the newest valid one."""
     cfg = _slow_config(tmp_path, t_end=120.0)
     reference = tmp_path / "reference"
-    result = hybridsim(2, "run", str(cfg), "-o", str(reference), "--quiet")
+    result = mpirun.hybridsim(2, "run", str(cfg), "-o", str(reference), "--quiet")
     assert result.returncode == 0, result.stderr
     expected = _final_state(_newest(reference))
     out = tmp_path / "out"
@@ -185,9 +179,9 @@ def test_killed_at_random_moments_and_resumed_reaches_the_uninterrupted_state(tm
     kills = during_write = 0
     for attempt in range(40):
         restart = ["--restart", "latest"] if list((out / "checkpoints").glob("checkpoint-*.h5")) else []
-        proc = _popen(2, "run", str(cfg), "-o", str(out), "--quiet", *restart, out=out)
+        proc = mpirun.popen(2, "run", str(cfg), "-o", str(out), "--quiet", *restart)
         if kills >= 12:
-            _, stderr = proc.communicate(timeout=TIMEOUT)
+            _, stderr = proc.communicate(timeout=mpirun.timeout)
             assert proc.returncode == 0, stderr
             break
         if attempt % 4 == 3:  # wait for a checkpoint being written, and kill in the middle of it
@@ -209,10 +203,10 @@ def test_killed_at_random_moments_and_resumed_reaches_the_uninterrupted_state(tm
 
 
 @pytest.mark.mpi
-def test_a_full_disk_stops_the_run_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path):
+def test_a_full_disk_stops_the_run_with_a_clear_error_and_keeps_the_last_checkpoint(tmp_path, mpirun):
     """Files may not grow beyond half a checkpoint (RLIMIT_FSIZE), as on a full disk."""
     out = tmp_path / "out"
-    assert hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "20").returncode == 0
+    assert mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "20").returncode == 0
     kept = {p: p.read_bytes() for p in (out / "checkpoints").iterdir()}
     checkpoint_size = max(len(b) for b in kept.values())
     result = mpirun(2, [str(CASES / "limited_run.py"), str(checkpoint_size // 2), "run", str(AGENTS), "-o", str(out),
@@ -224,32 +218,32 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_keeps_the_last_checkpo
     assert "Traceback" not in result.stderr
     assert {p: p.read_bytes() for p in (out / "checkpoints").iterdir()} == kept
     # and the run continues from it once there is room again
-    result = hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--restart", "latest")
+    result = mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--restart", "latest")
     assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.mpi
-def test_the_chain_job_script_checkpoints_on_sigusr1_and_the_next_job_finishes(tmp_path):
+def test_the_chain_job_script_checkpoints_on_sigusr1_and_the_next_job_finishes(tmp_path, mpirun):
     """slurm/chain.sbatch with mpirun in place of srun: SIGUSR1 to the batch shell (as
     --signal=B:USR1 sends it) is passed on, hybridsim checkpoints and exits 4; run again,
     the script continues from that checkpoint to the end."""
-    root = Path(__file__).parent.parent
+    root = Path(__file__).resolve().parents[2]
     cfg = _slow_config(tmp_path, t_end=120.0)
     out = tmp_path / "out"
-    env = dict(_clean_env(), HYBRIDSIM_LAUNCHER="mpirun -q -n 2 --oversubscribe")
+    env = dict(mpirun.env(), HYBRIDSIM_LAUNCHER="mpirun -q -n 2 --oversubscribe")
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     script = ["bash", str(root / "slurm" / "chain.sbatch"), str(cfg), str(out)]
     job = subprocess.Popen(script, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + TIMEOUT
+    deadline = time.time() + mpirun.timeout
     while not list((out / "checkpoints").glob("checkpoint-*.h5")) and time.time() < deadline:
         time.sleep(0.2)
     job.send_signal(signal.SIGUSR1)
-    log, _ = job.communicate(timeout=TIMEOUT)
+    log, _ = job.communicate(timeout=mpirun.timeout)
     assert job.returncode == 4, log
     assert "stopped with a checkpoint" in log
     stopped_at = _final_state(_newest(out))["step"]
     assert 0 < stopped_at < 120
-    again = subprocess.run(script, cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    again = subprocess.run(script, cwd=root, env=env, capture_output=True, text=True, timeout=mpirun.timeout)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "--restart latest" in again.stdout and "run finished" in again.stdout
     assert _final_state(_newest(out))["step"] == 120

@@ -3,9 +3,9 @@
 import h5py
 import numpy as np
 import pytest
-from mpi import hybridsim, mpirun
 
 RANKS = (1, 2, 4)
+
 
 CLOSED_BOX = """
 [domain]
@@ -22,19 +22,19 @@ initial = { value = 0.5, regions = [{ lower = [0.0, 0.0], upper = [16.0, 48.0], 
 """
 
 
-def _run(tmp_path, n, text, *extra):
+def _run(mpirun, tmp_path, n, text, *extra):
     cfg = tmp_path / "case.toml"
     cfg.write_text(text)
     out = tmp_path / f"out{n}"
-    result = hybridsim(n, "run", str(cfg), "-o", str(out), "--quiet", *extra)
+    result = mpirun.hybridsim(n, "run", str(cfg), "-o", str(out), "--quiet", *extra)
     assert result.returncode == 0, result.stderr
     return out / "fields.h5"
 
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("n", RANKS)
-def test_closed_walls_without_decay_conserve_mass_for_100_steps(tmp_path, n):
-    path = _run(tmp_path, n, CLOSED_BOX)
+def test_closed_walls_without_decay_conserve_mass_for_100_steps(tmp_path, n, mpirun):
+    path = _run(mpirun, tmp_path, n, CLOSED_BOX)
     with h5py.File(path, "r") as f:
         steps = sorted(f["steps"])
         totals = np.array([f["steps"][s]["c"][...].sum() for s in steps]) * 2.0 * 2.0
@@ -76,6 +76,7 @@ decay = 0.5
 initial = { value = 0.0, regions = [{ lower = [50.0, 50.0], upper = [150.0, 110.0], value = 3.0 }] }
 """
 
+
 GRID_3D = """
 [domain]
 size = [40.0, 40.0, 32.0]
@@ -97,38 +98,9 @@ region = { center = [30.0, 10.0, 20.0], radius = 8.0 }
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("text", [GRID_2D, GRID_3D], ids=["2d", "3d"])
-def test_same_field_on_1_2_and_4_ranks(tmp_path, text):
-    finals = {n: _final(_run(tmp_path, n, text)) for n in RANKS}
+def test_same_field_on_1_2_and_4_ranks(tmp_path, text, mpirun):
+    finals = {n: _final(_run(mpirun, tmp_path, n, text)) for n in RANKS}
     reference = finals[1]
     assert np.abs(reference).max() > 0.1
     for n in RANKS[1:]:
         assert np.abs(finals[n] - reference).max() <= 1e-8 * np.abs(reference).max(), n
-
-
-@pytest.mark.mpi
-@pytest.mark.parametrize("n", (2, 4))
-def test_layout_matches_petsc_numbering_and_ownership(n, tmp_path):
-    script = tmp_path / "layout.py"
-    script.write_text('''
-import numpy as np
-from hybridsim.config import Domain
-from hybridsim.parallel.grid import Grid
-from hybridsim.parallel.petsc import get_petsc
-PETSc = get_petsc()
-grid = Grid(Domain((10.0, 9.0, 7.0), (10, 9, 7), (False, True, False)))
-lay = grid.layout
-index = np.indices(grid.domain.cells).reshape(3, -1, order="F")
-natural = np.ravel_multi_index(index, grid.domain.cells, order="F")
-petsc = grid.da.getAO().app2petsc(natural.astype(PETSc.IntType))
-assert (lay.petsc_index(index) == petsc).all()
-starts, counts = lay.box(grid.comm.rank)
-assert starts == grid.starts and counts == grid.counts
-mine = lay.rank_of(index) == grid.comm.rank
-assert mine.sum() == grid.n_local
-coarse = lay.coarsened()
-assert coarse.cells == (5, 5, 4) and coarse.box_offsets[-1] == 100
-print("ok", grid.comm.rank)
-''')
-    result = mpirun(n, [str(script)])
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("ok") == n

@@ -1,7 +1,6 @@
 """Bad input ends with one clear line from rank 0, exit code 2, on 2 ranks, no hang."""
 
 import pytest
-from mpi import hybridsim
 
 GOOD = """
 [domain]
@@ -14,15 +13,6 @@ t_end = 0.2
 D = 10.0
 decay = 0.1
 """
-
-
-def _assert_one_error_line(result, code, expected):
-    """Exit ``code``, and stderr is exactly one ``error: …`` line containing ``expected``."""
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines == [lines[0]] and lines[0].startswith("error: "), result.stderr
-    assert expected in lines[0]
-    assert "Traceback" not in result.stdout + result.stderr
 
 
 def _config(tmp_path, text):
@@ -66,34 +56,34 @@ CASES = {
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_gives_one_line_and_exit_code_2_on_two_ranks(tmp_path, case):
+def test_bad_input_gives_one_line_and_exit_code_2_on_two_ranks(tmp_path, case, mpirun, one_error_line):
     text, extra, expected = CASES[case]
-    result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), *extra)
-    _assert_one_error_line(result, 2, expected)
+    result = mpirun.hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), *extra)
+    one_error_line(result, 2, expected)
 
 
 @pytest.mark.mpi
-def test_missing_config_file_is_reported_once(tmp_path):
-    result = hybridsim(2, "run", str(tmp_path / "absent.toml"))
+def test_missing_config_file_is_reported_once(tmp_path, mpirun):
+    result = mpirun.hybridsim(2, "run", str(tmp_path / "absent.toml"))
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: config file '{tmp_path / 'absent.toml'}' does not exist"
 
 
 @pytest.mark.mpi
-def test_unwritable_output_directory_is_a_run_error(tmp_path):
+def test_unwritable_output_directory_is_a_run_error(tmp_path, mpirun):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = hybridsim(2, "run", _config(tmp_path, GOOD), "-o", str(blocker / "out"))
+    result = mpirun.hybridsim(2, "run", _config(tmp_path, GOOD), "-o", str(blocker / "out"))
     assert result.returncode == 3, result.stderr
     assert result.stderr.strip().startswith("error: cannot create output directory")
 
 
 @pytest.mark.mpi
-def test_diverged_solve_stops_every_rank_with_exit_code_3(tmp_path):
+def test_diverged_solve_stops_every_rank_with_exit_code_3(tmp_path, mpirun):
     text = GOOD.replace("dt = 0.1", "dt = 10.0").replace("t_end = 0.2", "t_end = 20.0")
     text += 'boundary.x_min = { type = "dirichlet", value = 1.0 }\n'  # in [species.cytokine]
     text += '[solver]\nmethod = "jacobi"\nrtol = 1e-14\nmax_iterations = 2\n'
-    result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
+    result = mpirun.hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
     assert result.returncode == 3, result.stderr
     assert result.stderr.strip().startswith("error: the reaction–diffusion solve of species 'cytokine' failed")
     assert "DIVERGED_MAX_IT after 2 iterations" in result.stderr
@@ -143,22 +133,22 @@ AGENT_CASES = {
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("case", list(AGENT_CASES))
-def test_bad_agent_input_gives_one_line_and_exit_code_2_on_two_ranks(tmp_path, case):
+def test_bad_agent_input_gives_one_line_and_exit_code_2_on_two_ranks(tmp_path, case, mpirun, one_error_line):
     text, expected = AGENT_CASES[case]
     (tmp_path / "mm.xml").write_text(MICHAELIS_MENTEN_SBML)
     (tmp_path / "cells.csv").write_text("x,y,M\n10.0,10.0,1\n20.0,20.0,2\n30.0,30.0,3\n50.0,150.0,4\n")
-    result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
-    _assert_one_error_line(result, 2, expected)
+    result = mpirun.hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
+    one_error_line(result, 2, expected)
 
 
 @pytest.mark.mpi
-def test_cells_from_a_file_keep_their_counts_on_two_ranks(tmp_path):
+def test_cells_from_a_file_keep_their_counts_on_two_ranks(tmp_path, mpirun):
     import h5py
     import numpy as np
 
     (tmp_path / "cells.csv").write_text("x,y,M\n10.0,10.0,1\n20.0,90.0,2\n90.0,30.0,3\n50.0,50.0,4\n")
     text = _agents(rate="0.0", initial='{ file = "cells.csv" }')
-    result = hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), "--quiet")
+    result = mpirun.hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), "--quiet")
     assert result.returncode == 0, result.stderr
     with h5py.File(tmp_path / "out" / "agents.h5", "r") as f:
         g = f["steps"]["000000"]
@@ -183,11 +173,11 @@ SSA_CASES = {
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("case", list(SSA_CASES))
-def test_bad_ssa_input_gives_one_line_on_two_ranks(tmp_path, case):
+def test_bad_ssa_input_gives_one_line_on_two_ranks(tmp_path, case, mpirun, one_error_line):
     from pathlib import Path
 
     args, code, expected = SSA_CASES[case]
-    net = str(Path(__file__).parent.parent / "examples" / "networks" / "two_stage.toml")
-    result = hybridsim(2, "ssa", *[net if a == "NET" else a for a in args], cwd=tmp_path)
-    _assert_one_error_line(result, code, expected)
+    net = str(Path(__file__).resolve().parents[2] / "examples" / "networks" / "two_stage.toml")
+    result = mpirun.hybridsim(2, "ssa", *[net if a == "NET" else a for a in args], cwd=tmp_path)
+    one_error_line(result, code, expected)
     assert "reaction events" not in result.stdout

@@ -7,8 +7,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from mpi import hybridsim
-from test_cli_errors import _assert_one_error_line
 
 # a field from a source in a disc (non-uniform), per-region stiffness, a clamped face,
 # a traction, isotropic or fibre active stress; tight tolerances for both solves
@@ -49,13 +47,13 @@ def _displacement(out):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("case", list(CASES))
-def test_same_displacement_on_1_2_and_4_ranks(tmp_path, case):
+def test_same_displacement_on_1_2_and_4_ranks(tmp_path, case, mpirun):
     cfg = tmp_path / "mech.toml"
     cfg.write_text(CONFIG.format(**CASES[case]))
     results = {}
     for n in (1, 2, 4):
         out = tmp_path / f"out{n}"
-        run = hybridsim(n, "run", str(cfg), "-o", str(out), "--quiet")
+        run = mpirun.hybridsim(n, "run", str(cfg), "-o", str(out), "--quiet")
         assert run.returncode == 0, run.stderr
         results[n] = _displacement(out)
     scale = np.abs(results[1]).max()
@@ -86,13 +84,13 @@ def _checkpoint(out, step):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("n", (1, 4))
-def test_written_on_two_ranks_continued_on_n(tmp_path, n):
+def test_written_on_two_ranks_continued_on_n(tmp_path, n, mpirun):
     cfg = tmp_path / "advected.toml"
     cfg.write_text(ADVECTED)
     whole, part = tmp_path / "whole", tmp_path / "part"
-    assert hybridsim(2, "run", str(cfg), "-o", str(whole), "--quiet").returncode == 0
-    assert hybridsim(2, "run", str(cfg), "-o", str(part), "--quiet", "--t-end", "3").returncode == 0
-    result = hybridsim(n, "run", str(cfg), "-o", str(part), "--restart", "latest")
+    assert mpirun.hybridsim(2, "run", str(cfg), "-o", str(whole), "--quiet").returncode == 0
+    assert mpirun.hybridsim(2, "run", str(cfg), "-o", str(part), "--quiet", "--t-end", "3").returncode == 0
+    result = mpirun.hybridsim(n, "run", str(cfg), "-o", str(part), "--restart", "latest")
     assert result.returncode == 0, result.stderr
     assert "restarted from" in result.stdout
     u_a, x_a = _checkpoint(whole, 6)
@@ -117,27 +115,27 @@ BAD = {
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("case", list(BAD))
-def test_bad_material_input_gives_one_line_before_any_solve(tmp_path, case):
+def test_bad_material_input_gives_one_line_before_any_solve(tmp_path, case, mpirun, one_error_line):
     old, new, expected = BAD[case]
     text = CONFIG.format(**CASES["2d"])
     assert old in text
     cfg = tmp_path / "bad.toml"
     cfg.write_text(text.replace(old, new))
     out = tmp_path / "out"
-    result = hybridsim(2, "run", str(cfg), "-o", str(out))
-    _assert_one_error_line(result, 2, expected)
+    result = mpirun.hybridsim(2, "run", str(cfg), "-o", str(out))
+    one_error_line(result, 2, expected)
     assert not Path(out).exists()  # refused before anything was written
 
 
 @pytest.mark.mpi
-def test_petsc_options_switch_the_mechanics_preconditioner(tmp_path):
+def test_petsc_options_switch_the_mechanics_preconditioner(tmp_path, mpirun):
     """The default on a grid that halves is geometric multigrid; -mech_pc_type gamg (with the
     rigid-body modes) must work as well and give the same displacement."""
     cfg = tmp_path / "mech.toml"
     cfg.write_text(CONFIG.format(**CASES["2d"]))
     out = {}
     for label, extra in (("mg", []), ("gamg", ["-mech_pc_type", "gamg"])):
-        run = hybridsim(2, "run", str(cfg), "-o", str(tmp_path / label), *extra)
+        run = mpirun.hybridsim(2, "run", str(cfg), "-o", str(tmp_path / label), *extra)
         assert run.returncode == 0, run.stderr
         assert ("geometric multigrid" if label == "mg" else "GAMG") in run.stdout
         out[label] = _displacement(tmp_path / label)
@@ -164,16 +162,16 @@ boundary = {{ x_min = "clamped" }}
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("dim", [1, 3])
-def test_mechanics_output_and_plots_in_1d_and_3d(tmp_path, dim):
+def test_mechanics_output_and_plots_in_1d_and_3d(tmp_path, dim, mpirun):
     import re
 
     size, cells = ([100.0], [32]) if dim == 1 else ([32.0] * 3, [16] * 3)
     cfg = tmp_path / "m.toml"
     cfg.write_text(SMALL.format(size=size, cells=cells))
     out = tmp_path / "out"
-    run = hybridsim(2, "run", str(cfg), "-o", str(out))
+    run = mpirun.hybridsim(2, "run", str(cfg), "-o", str(out))
     assert run.returncode == 0, run.stderr
-    plot = hybridsim(1, "plot", str(out))
+    plot = mpirun.hybridsim(1, "plot", str(out))
     assert plot.returncode == 0, plot.stderr
     for name in ("mechanics.png", "size_change.png"):
         assert (out / "plots" / name).is_file()

@@ -1,5 +1,5 @@
 """Exact SSA against closed-form results (VALIDATION cases 6–8), the counter-based
-generator against Random123's known answers, and network input errors."""
+generator against Random123's known answers, tau-leaping and the hybrid method."""
 
 import math
 
@@ -12,8 +12,6 @@ from hybridsim.agents.compiled import compile_network, modulation_factor
 from hybridsim.agents.rng import STREAM_SSA, philox_block, uniforms
 from hybridsim.agents.ssa import advance_agents
 from hybridsim.errors import InputError
-
-EXAMPLES = "examples/networks"
 
 
 def birth_death(k, gamma, x0=0):
@@ -166,93 +164,6 @@ def test_trajectories_depend_on_id_and_seed_only():
     assert np.array_equal(a, d[:, :300])
 
 
-def test_sbml_two_stage_model_equals_the_toml_one():
-    toml = load_network(f"{EXAMPLES}/two_stage.toml")
-    sbml = load_network(f"{EXAMPLES}/two_stage.xml")
-    assert sbml.species == toml.species and sbml.initial == toml.initial
-    for a, b in zip(compile_network(sbml).__dict__.values(), compile_network(toml).__dict__.values()):
-        assert np.array_equal(a, b)
-    times = [50.0]
-    x = simulate_well_mixed(f"{EXAMPLES}/two_stage.xml", 4000, times, seed=6)
-    y = simulate_well_mixed(f"{EXAMPLES}/two_stage.toml", 4000, times, seed=6)
-    assert np.array_equal(x, y)
-    # and the statistics are those of the model: M is Poisson(10) once stationary
-    _poisson_checks(x[0, :, 0].astype(float), 10.0)
-
-
-SBML_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2">
-<model id="m"><listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
-<listOfSpecies><species id="A" compartment="c" initialAmount="5" hasOnlySubstanceUnits="true"
- boundaryCondition="false" constant="false"/></listOfSpecies>
-<listOfParameters><parameter id="k" value="1" constant="true"/><parameter id="K" value="2" constant="true"/>
-</listOfParameters>"""
-REACTION = """<listOfReactions><reaction id="deg" reversible="{rev}"><listOfReactants>
-<speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants>
-<kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML">{law}</math></kineticLaw></reaction>
-</listOfReactions>"""
-MM = "<apply><divide/><apply><times/><ci>k</ci><ci>A</ci></apply><apply><plus/><ci>K</ci><ci>A</ci></apply></apply>"
-MA = "<apply><times/><ci>k</ci><ci>A</ci></apply>"
-EVENT = """<listOfEvents><event id="kick" useValuesFromTriggerTime="true"><trigger initialValue="true"
- persistent="true"><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><gt/><ci>A</ci><cn>3</cn></apply>
-</math></trigger><listOfEventAssignments><eventAssignment variable="A"><math
- xmlns="http://www.w3.org/1998/Math/MathML"><cn>0</cn></math></eventAssignment></listOfEventAssignments>
-</event></listOfEvents>"""
-
-
-@pytest.mark.parametrize("body, message", [
-    (REACTION.format(rev="false", law=MM),
-     "kinetic law 'k \\* A / \\(K \\+ A\\)' of reaction 'deg' is not mass action"),
-    (REACTION.format(rev="true", law=MA), "reversible reaction 'deg'"),
-    (REACTION.format(rev="false", law=MA) + EVENT, "event 'kick'"),
-    ("", "declares no reactions"),
-])
-def test_unsupported_sbml_is_rejected_naming_the_construct(tmp_path, body, message):
-    path = tmp_path / "model.xml"
-    path.write_text(SBML_HEAD + body + "</model></sbml>")
-    with pytest.raises(InputError, match=message):
-        load_network(str(path))
-
-
-def test_broken_sbml_names_the_line(tmp_path):
-    path = tmp_path / "bad.xml"
-    path.write_text(SBML_HEAD + "<listOfReactions><reaction")
-    with pytest.raises(InputError, match="is not valid SBML"):
-        load_network(str(path))
-
-
-@pytest.mark.parametrize("network, message", [
-    ({"species": {"M": 0}, "reactions": [{"products": {"Q": 1}, "rate": 1.0}]},
-     r"network.reactions\[0\].products.Q is not a species of the network"),
-    ({"species": {"M": -1}, "reactions": [{"products": {"M": 1}, "rate": 1.0}]},
-     "network.species.M must be a non-negative integer initial count"),
-    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1}, "rate": -2.0}]},
-     r"network.reactions\[0\].rate must be ≥ 0"),
-    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1}, "rates": 2.0}]},
-     r"network.reactions\[0\].rate is required"),
-    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1}, "rate": 2.0, "rat": 1}]},
-     r"network.reactions\[0\].rat is not a known key .*did you mean 'rate'"),
-    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1.5}, "rate": 2.0}]},
-     r"products.M must be a non-negative integer"),
-    ({"species": {"M": 0}, "reactions": []}, "network.reactions must be a non-empty list"),
-    ({"species": {"M": 0}, "reactions": [{"products": {"M": 1}, "rate": {"k": 1.0, "field": "L",
-                                                                          "hill": {"K": 0}}}]},
-     r"hill.K must be > 0"),
-])
-def test_bad_network_gives_one_line_naming_the_key(network, message):
-    with pytest.raises(InputError, match=message) as info:
-        load_network(network)
-    assert "\n" not in str(info.value)
-
-
-def test_missing_network_file_is_named():
-    with pytest.raises(InputError, match="network file 'nope.toml' does not exist"):
-        load_network("nope.toml")
-
-
-# --------------------------------------------------------------------------- tau-leaping
-
-
 def test_tau_leaping_falls_back_to_exact_events_at_low_copy_numbers():
     """Birth–death with mean 2: every reaction is critical, so the law is exactly Poisson."""
     x = simulate_well_mixed(birth_death(2.0, 1.0), 20000, [10.0], seed=21, method="tau-leaping")[0, :, 0]
@@ -307,8 +218,6 @@ def test_poisson_sampler_matches_mean_and_variance():
         assert abs(x.mean() - lam) < 5 * math.sqrt(lam / x.size), lam
         assert abs(x.var(ddof=1) - lam) < 5 * math.sqrt((lam + 2 * lam**2) / x.size), lam
 
-
-# ----------------------------------------------------------------------------- hybrid partitioned
 
 TELEGRAPH = {"species": {"G": 0, "Gon": 1, "P": 10000}, "reactions": [
     {"name": "on", "reactants": {"G": 1}, "products": {"Gon": 1}, "rate": 0.05},
