@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import Config
+from .errors import RunError
 from .fields.multigrid import MultigridHierarchy
 from .fields.reaction_diffusion import ReactionDiffusion
 from .geometry import evaluate
@@ -181,6 +182,7 @@ class Simulation:
         return batches, first
 
     def _step_agents(self, dt: float) -> None:
+        from .agents.population import rows_of
         from .coupling.transfer import AgentStencil
         from .parallel.agents import daughter_ids, migrate
 
@@ -205,16 +207,33 @@ class Simulation:
                 drift = pop.chemotactic_drift(gradient)
         with self._stage("division/death"):
             pop.store.age[...] += dt
+            ids = pop.store.ids.copy() if drift is not None else None
             c.deaths = pop.die(dt, step)
             mothers = pop.dividing(dt, step)
-            new_ids, self.next_id = daughter_ids(self.comm, pop.store.ids[mothers], self.next_id)
+            mother_ids = pop.store.ids[mothers]
+            new_ids, self.next_id = daughter_ids(self.comm, mother_ids, self.next_id)
             pop.divide(mothers, new_ids, step)
             c.births = int(mothers.size)
+            if drift is not None and (c.deaths or c.births):
+                # each cell keeps the drift of the gradient at its position at the step's start; a
+                # daughter (appended last) takes her mother's
+                drift = rows_of(drift, ids, np.concatenate([pop.store.ids[:pop.n - mothers.size], mother_ids]))
         with self._stage("motility"):
             c.absorbed = pop.move(dt, step, drift)
         with self._stage("migration"):
             c.migrated = migrate(pop.store, self.grid)
-            self.agent_total = self.comm.allreduce(pop.n)
+            self._count_agents("motility")
+
+    def _count_agents(self, stage: str) -> None:
+        """Sum the agents over the ranks, and stop every rank with a :class:`RunError`
+        if a cell's position is no longer a finite number (collective)."""
+        pop = self.population
+        self.agent_total, non_finite = (int(v) for v in self.comm.allreduce(np.array([pop.n, pop.non_finite])))
+        if non_finite:
+            raise RunError(f"{non_finite} cell coordinate(s) became infinite or NaN in the {stage} of step "
+                           f"{self.step_index + 1} (t = {self.t:g} min): a drift or displacement too large "
+                           "for the step (check agents.chemotaxis.sensitivity and max_speed, the motility, "
+                           "or the mechanics)")
 
     def n_agents(self) -> int:
         """Number of agents on all ranks (collective)."""
@@ -262,7 +281,7 @@ class Simulation:
                 delta = mech.sample(pos) - mech.sample(pos, self._u_previous)
                 self.counters.absorbed += self.population.displace(delta)
                 self.counters.migrated += migrate(self.population.store, self.grid)
-                self.agent_total = self.comm.allreduce(self.population.n)
+                self._count_agents("mechanics")
 
     def _advance_fields(self, t: float, dt: float) -> None:
         """Advance every field from ``t`` by ``dt`` in ``time.field_substeps`` solves:
@@ -324,8 +343,8 @@ class Simulation:
         if output is not None and not restarted:
             with self._stage("output"):
                 output.write(self)
-        if summary is not None:
-            summary.write(self.summary())
+        if summary is not None and not (restarted and summary.has_row(self.step_index)):
+            summary.write(self.summary())  # a continued table keeps the checkpoint's row, with its counters
         for k in range(self.step_index, n_steps):
             dt = cfg.time.dt if k < n_steps - 1 else t_end - self.t
             if dt <= 1e-12 * t_end:

@@ -90,13 +90,21 @@ def persistent_step(position, direction, ids, speed, persistence, drift, dt, see
 def apply_boundaries(position, direction, size, kinds, alive):
     """Bring every position into ``[0, size]`` per the face ``kinds`` (int array
     ``(dim, 2)``: low, high face); clears ``alive[i]`` for absorbed agents.
-    ``direction`` may have 0 rows."""
+    ``direction`` may have 0 rows. A jump of any length takes a bounded number of
+    operations (between two reflecting faces it is folded by their period 2L first).
+    Returns the number of coordinates that are not finite (left as they are)."""
     dim = position.shape[1]
     has_direction = direction.shape[0] > 0
+    non_finite = 0
     for i in range(position.shape[0]):
         for a in range(dim):
             L = size[a]
             x = position[i, a]
+            if not math.isfinite(x):
+                non_finite += 1
+                continue
+            if kinds[a, 0] == REFLECTING and kinds[a, 1] == REFLECTING and (x < -L or x > 2.0 * L):
+                x -= 2.0 * L * math.floor(x / (2.0 * L))  # an even number of reflections: direction kept
             if kinds[a, 0] == PERIODIC:
                 if x < 0.0 or x >= L:
                     x -= L * math.floor(x / L)
@@ -117,3 +125,4 @@ def apply_boundaries(position, direction, size, kinds, alive):
                     if has_direction:
                         direction[i, a] = -direction[i, a]
             position[i, a] = x
+    return non_finite

@@ -27,16 +27,24 @@ def block(n: int, rank: int, size: int) -> tuple[int, int]:
     return n * rank // size, n * (rank + 1) // size
 
 
+MAX_DRAWS = 1 << 20
+"""Tries per agent of the rejection sampling of a ball before the region counts as
+(almost) outside the domain."""
+
+
 @njit(cache=True)
-def _uniform_points(ids, lower, upper, center, radius, seed):
+def _uniform_points(ids, lower, upper, center, radius, seed, max_draws):
     """One point per id, uniform in the box ``[lower, upper)`` intersected with the
-    ball (``radius`` < 0: no ball), by rejection from the box."""
+    ball (``radius`` < 0: no ball), by rejection from the box; returns the points and
+    whether every agent found one within ``max_draws`` tries."""
     k0, k1 = stream_key(seed, STREAM_PLACEMENT)
     dim = lower.shape[0]
     out = np.empty((ids.shape[0], dim))
     for i in range(ids.shape[0]):
         draw = 0
         while True:
+            if draw >= max_draws:
+                return out, False
             d2 = 0.0
             for a in range(0, dim, 2):
                 u1, u2 = uniform_pair(k0, k1, ids[i], 0, draw)
@@ -50,7 +58,7 @@ def _uniform_points(ids, lower, upper, center, radius, seed):
                 d2 += (out[i, a] - center[a]) ** 2
             if d2 <= radius * radius:
                 break
-    return out
+    return out, True
 
 
 def _box(region, size) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -99,7 +107,11 @@ def uniform(placement: Placement, size, first_id: int, rank: int, n_ranks: int, 
         raise InputError("agents.initial.region lies outside the domain")
     start, stop = block(placement.count, rank, n_ranks)
     ids = np.arange(first_id + start, first_id + stop, dtype=np.int64)
-    return ids, _uniform_points(ids, lo, hi, center, radius, seed)
+    points, placed = _uniform_points(ids, lo, hi, center, radius, seed, MAX_DRAWS)
+    if not placed:
+        raise InputError(f"agents.initial.region: no point of the ball inside the domain was found in {MAX_DRAWS} "
+                         "random tries: the ball overlaps the domain by a vanishing fraction")
+    return ids, points
 
 
 def lattice(placement: Placement, size, first_id: int, spacing, starts, counts):

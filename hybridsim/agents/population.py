@@ -27,6 +27,14 @@ from .store import GROWTH, AgentStore, column_bytes
 _NO_ROWS = np.zeros((0, 1))
 
 
+def rows_of(values: np.ndarray, ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The rows of ``values`` (one per id in ``ids``, ids distinct) for each id in
+    ``wanted``: per-cell data of a step that must follow the cells through deaths
+    (rows removed and reordered) and divisions (a daughter takes its mother's id here)."""
+    order = np.argsort(ids, kind="stable")
+    return values[order[np.searchsorted(ids, wanted, sorter=order)]]
+
+
 def describe_population(agents: Agents, network: Network, domain, n_initial: int, ranks: int) -> list[str]:
     """What ``hybridsim check`` says of the cells: the network, the initial cells and
     their behaviour, and the memory per agent and per rank on ``ranks`` ranks."""
@@ -71,6 +79,7 @@ class CellPopulation:
         self.boundary_kinds = np.array([[BOUNDARY_KINDS[k] for k in faces] for faces in agents.boundary],
                                        dtype=np.int64)
         self.events = 0  # reaction events fired on this rank in the last step
+        self.non_finite = 0  # coordinates that were infinite or NaN at the last boundary check
 
     @property
     def n(self) -> int:
@@ -208,10 +217,12 @@ class CellPopulation:
         return self._apply_boundaries()
 
     def _apply_boundaries(self) -> int:
+        """Apply the faces; the cells whose coordinates are not finite are counted in
+        :attr:`non_finite` (the caller turns that into an error on every rank)."""
         store = self.store
         alive = np.ones(self.n, dtype=bool)
         direction = store.direction if store.direction is not None else _NO_ROWS
-        apply_boundaries(store.position, direction, self.size, self.boundary_kinds, alive)
+        self.non_finite = apply_boundaries(store.position, direction, self.size, self.boundary_kinds, alive)
         absorbed = np.nonzero(~alive)[0]
         store.remove(absorbed)
         return int(absorbed.size)

@@ -106,9 +106,11 @@ def positive_int(text: str) -> int:
 
 
 def seed(text: str) -> int:
+    from ..config import SEED_LIMIT
+
     value = _number(text, int, "a non-negative integer")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**56), got {value}")
     return value
 
 

@@ -37,8 +37,11 @@ def cmd_check(args, petsc_args: list[str]) -> int:
         lines += describe_field_scales(config, ranks)
     if config.agents is not None:
         from ..agents.population import describe_population
-        from ..io.agent_input import placement_count
+        from ..io.agent_input import check_file, placement_count
 
+        for p in config.agents.placements:
+            if p.kind == "file":
+                check_file(p, d.size, config.network.species)
         n = sum(placement_count(p, d.size) for p in config.agents.placements)
         lines += describe_population(config.agents, config.network, d, n, ranks)
     if config.mechanics is not None:

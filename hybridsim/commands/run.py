@@ -7,7 +7,7 @@ import math
 import sys
 
 from .. import __version__
-from ..errors import HybridsimError, StorageError
+from ..errors import HybridsimError, InputError, StorageError
 from .arguments import positive_float, positive_int, say, seed, subcommand, world
 
 EXIT_STOPPED = 4
@@ -105,6 +105,8 @@ def cmd_run(args, petsc_args: list[str]) -> int:
     from ..simulation import Simulation
 
     comm = world()
+    if args.steps is not None and args.t_end is not None:
+        raise InputError("hybridsim run: give --steps or --t-end, not both")
     stop = StopSignals()
     config = load_config(args.config, comm)
     config = with_overrides(config, t_end=args.t_end, steps=args.steps, seed=args.seed,

@@ -123,7 +123,16 @@ class Agents:
         return tuple(u for u in self.uptake if u.into is not None)
 
 
-def _placement(t: Table, dim: int, network: Network, base_dir) -> Placement:
+def _misses_domain(region: Region, size: tuple[float, ...]) -> bool:
+    """Whether ``region`` has no volume inside the domain ``[0, size]`` (µm)."""
+    if region.center is not None:
+        gap2 = sum(max(0.0, -c, c - L) ** 2 for c, L in zip(region.center, size))
+        return gap2 >= region.radius**2
+    return any(lo >= L or hi <= 0.0 for lo, hi, L in zip(region.lower, region.upper, size))
+
+
+def _placement(t: Table, size: tuple[float, ...], network: Network, base_dir) -> Placement:
+    dim = len(size)
     kinds = [k for k in ("count", "lattice", "file") if t.has(k)]
     if len(kinds) != 1:
         raise InputError(f"{t.path} needs exactly one of count (uniform random), lattice or file "
@@ -136,6 +145,9 @@ def _placement(t: Table, dim: int, network: Network, base_dir) -> Placement:
             counts.append((name, check_count(value, ct.key(name))))
             ct.used.add(name)
     region = optional_region(t, "region", dim)
+    if region is not None and _misses_domain(region, size):
+        extent = " × ".join(f"[0, {L:g}]" for L in size)
+        raise InputError(f"{t.key('region')} lies outside the domain {extent} µm: no cell can be placed in it")
     if kinds[0] == "count":
         count = t.integer("count", minimum=0)
         t.finish()
@@ -252,10 +264,10 @@ def _chemotaxis(t: Table | None, fields: tuple[str, ...]) -> Chemotaxis | None:
     return Chemotaxis(field_name, chi, vmax)
 
 
-def parse_agents(t: Table, dim: int, periodic: tuple[bool, ...], network: Network | None,
+def parse_agents(t: Table, size: tuple[float, ...], periodic: tuple[bool, ...], network: Network | None,
                  base_dir=None, fields: tuple[str, ...] = ()) -> Agents:
-    """Validate the ``[agents]`` table (``network`` is the run's intracellular network,
-    ``fields`` the names of the chemical fields)."""
+    """Validate the ``[agents]`` table in a domain of ``size`` (µm) (``network`` is the
+    run's intracellular network, ``fields`` the names of the chemical fields)."""
     if network is None:
         raise InputError("agents need an intracellular network: add [network] (species and reactions) "
                          "or network = \"file.toml\" / \"model.xml\"")
@@ -266,7 +278,7 @@ def parse_agents(t: Table, dim: int, periodic: tuple[bool, ...], network: Networ
         key = t.key("initial") + (f"[{i}]" if isinstance(raw, list) else "")
         if not isinstance(item, dict):
             raise InputError(f"{key} must be a table, e.g. {{ count = 1000 }}")
-        placements.append(_placement(as_table(item, key), dim, network, base_dir))
+        placements.append(_placement(as_table(item, key), size, network, base_dir))
     diameter = t.number("diameter", Agents.diameter, unit="µm", positive=True)
     method = t.string("method", Agents.method, choices=METHODS)
     epsilon = t.number("tau_epsilon", Agents.tau_epsilon, positive=True)

@@ -110,6 +110,8 @@ class Table:
                 ok = isinstance(item, (int, float)) and not isinstance(item, bool)
             if not ok:
                 raise InputError(f"{key} must be a list of {kind_name} (got {describe(item)} in it)")
+            if kind is float and not math.isfinite(item):
+                raise InputError(f"{key} must be a list of finite numbers (got {fmt(item)} in it)")
         if length is not None and len(value) != length:
             raise InputError(f"{key} must have {length} entries, one per axis (got {len(value)})")
         return [float(v) for v in value] if kind is float else list(value)
@@ -160,8 +162,8 @@ def check_number(value: Any, key: str, *, unit: str = "", minimum=None, positive
         raise InputError(f"{key} must be a number{' in ' + unit if unit else ''} (got {describe(value)})")
     value = float(value)
     suffix = f" {unit}" if unit else ""
-    if math.isnan(value) or (math.isinf(value) and (positive or minimum is not None) and value < 0):
-        raise InputError(f"{key} must be a finite number (got {fmt(value)})")
+    if not math.isfinite(value):
+        raise InputError(f"{key} must be a finite number{' in ' + unit if unit else ''} (got {fmt(value)})")
     if positive and not value > 0:
         raise InputError(f"{key} must be > 0{suffix} (got {fmt(value)})")
     if minimum is not None and value < minimum:

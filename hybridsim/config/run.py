@@ -158,7 +158,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: str | Path | Non
     agents = None
     at = top.table("agents")
     if at is not None:
-        agents = parse_agents(at, domain.dim, domain.periodic, network, base_dir, field_names)
+        agents = parse_agents(at, domain.size, domain.periodic, network, base_dir, field_names)
     elif network is not None:
         raise InputError("network is defined but [agents] is missing: no cell would carry it")
     if not species and agents is None:

@@ -28,6 +28,12 @@ def placement_count(placement: Placement, size) -> int:
     return place.count(placement, size)
 
 
+def check_file(placement: Placement, size, species: tuple[str, ...]) -> None:
+    """Read every row of a file placement as ``run`` will, so ``check`` refuses what
+    ``run`` would (serial)."""
+    from_file(placement, size, species, np.zeros(len(species), dtype=np.int64), 0, 0, 1)
+
+
 def _file_rows(path: str) -> list[str] | int:
     if path.lower().endswith(".csv"):
         with open(path, newline="", encoding="utf-8") as f:

@@ -229,21 +229,44 @@ class CheckpointState:
     agents: dict = field(default_factory=dict)
 
 
+_DAMAGE = (OSError, KeyError, ValueError, TypeError, RuntimeError, RunError)
+"""What h5py and json raise on a damaged file: a truncated one, a damaged local or
+global heap, symbol-table node or B-tree, a missing dataset or attribute."""
+
+
+def _refusing_damage(where: str, func):
+    """``func`` with every error a damaged file gives turned into one :class:`InputError` line."""
+    def call(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except InputError:
+            raise
+        except _DAMAGE as exc:
+            raise InputError(f"{where} is damaged and cannot be read: {' '.join(str(exc).split())}") from None
+
+    return call
+
+
 def read_checkpoint(sim, path: Path) -> CheckpointState:
     """Read and verify the checkpoint at ``path`` for ``sim`` (collective), without
-    changing ``sim``; raises :class:`InputError` with one line if it is unusable."""
+    changing ``sim``; raises :class:`InputError` with one line if it is unusable
+    (missing, damaged, from another config, or failing a checksum)."""
     comm, grid, cfg = sim.comm, sim.grid, sim.config
     where = f"checkpoint {str(path)!r}"
+
+    def read(func, *args):
+        return agree(comm, _refusing_damage(where, func), *args)
 
     def open_and_check():
         h5py = h5py_module()
         if not Path(path).is_file():
             raise InputError(f"{where} does not exist")
         try:
-            with h5py.File(path, "r") as f:
-                attrs = dict(f.attrs)
+            f = h5py.File(path, "r")
         except OSError as exc:
             raise InputError(f"{where} cannot be read (truncated or not HDF5): {exc}") from None
+        with f:
+            attrs = dict(f.attrs)
         version = attrs.get("format_version")
         if version is None:
             raise InputError(f"{where} is not a hybridsim checkpoint (no format_version)")
@@ -257,8 +280,8 @@ def read_checkpoint(sim, path: Path) -> CheckpointState:
                                  f"{ours.get(key)} here (config hash {attrs['config_hash']} vs {config_hash(cfg)})")
         return attrs
 
-    attrs = agree(comm, open_and_check)
-    f = agree(comm, open_file, path, "r", comm)
+    attrs = read(open_and_check)
+    f = read(open_file, path, "r", comm)
     try:
         state = CheckpointState(attrs)
         keys = _natural_keys(grid)
@@ -268,7 +291,7 @@ def read_checkpoint(sim, path: Path) -> CheckpointState:
                 ds = f["fields"][name]
                 return np.ascontiguousarray(ds[box].T), int(ds.attrs["checksum"])
 
-            data, expected = agree(comm, read_field)
+            data, expected = read(read_field)
             if checksum(data.ravel(order="F"), keys, comm) != expected:
                 raise InputError(f"{where} is corrupt: field {name!r} fails its checksum")
             state.fields[name] = data
@@ -279,7 +302,7 @@ def read_checkpoint(sim, path: Path) -> CheckpointState:
                 ds = f["mechanics"]["displacement"]
                 return np.ascontiguousarray(ds[box]), int(ds.attrs["checksum"])
 
-            data, expected = agree(comm, read_displacement)
+            data, expected = read(read_displacement)
             rows = data.reshape(-1, sim.grid.dim)  # (z, y, x, component) → vertices x fastest
             if checksum(rows, vertex_keys, comm) != expected:
                 raise InputError(f"{where} is corrupt: the displacement fails its checksum")
@@ -296,13 +319,13 @@ def read_checkpoint(sim, path: Path) -> CheckpointState:
                     out[column] = (np.asarray(ds[start:stop]), int(ds.attrs["checksum"]))
                 return out
 
-            raw = agree(comm, read_agents)
+            raw = read(read_agents)
             for column, (data, expected) in raw.items():
                 if checksum(data, raw["ids"][0], comm) != expected:
                     raise InputError(f"{where} is corrupt: agent column {column!r} fails its checksum")
                 state.agents[column] = data
     finally:
-        f.close()
+        read(f.close)
     return state
 
 
@@ -322,13 +345,18 @@ def read_latest(sim, directory: Path, warn) -> tuple[Path, CheckpointState]:
 
 
 def describe(path: Path) -> list[str]:
-    """Lines for ``hybridsim inspect`` (serial; verifies every checksum)."""
-    from mpi4py import MPI
-
-    h5py = h5py_module()
+    """Lines for ``hybridsim inspect`` (serial; verifies every checksum); a damaged
+    file is one :class:`InputError` line."""
     where = f"checkpoint {str(path)!r}"
     if not Path(path).is_file():
         raise InputError(f"{where} does not exist")
+    return _refusing_damage(where, _describe)(path, where)
+
+
+def _describe(path: Path, where: str) -> list[str]:
+    from mpi4py import MPI
+
+    h5py = h5py_module()
     try:
         f = h5py.File(path, "r")
     except OSError as exc:

@@ -9,6 +9,8 @@ however they are spread over ranks, so the writer (any rank count) and a reader
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -42,7 +44,9 @@ def checksum(data: np.ndarray, keys: np.ndarray, comm) -> int:
     elements, first axis = rows) on all ranks of ``comm`` (collective)."""
     from mpi4py import MPI
 
-    rows = np.ascontiguousarray(data).reshape(len(data), -1).view(np.uint64)
+    data = np.ascontiguousarray(data)
+    # the row width from the shape, not from the size: a rank may hold no rows
+    rows = data.reshape(len(data), math.prod(data.shape[1:])).view(np.uint64)
     local = np.array([keyed_sum(rows, np.ascontiguousarray(keys, dtype=np.int64).view(np.uint64))],
                      dtype=np.uint64)
     total = np.zeros(1, dtype=np.uint64)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..parallel.collective import on_root
+
 SUMMARY_FILE = "summary.csv"
 
 
@@ -21,19 +23,31 @@ class SummaryWriter:
 
     def __init__(self, comm, directory: str | Path, *, restart_step: int | None = None):
         """With ``restart_step``, an existing table is continued: rows after that
-        step are dropped."""
+        step (written by a run that went on after the checkpoint) are dropped, the
+        checkpoint's own row is kept (:attr:`has_row` says so, on every rank)."""
         self.comm = comm
         self.path = Path(directory) / SUMMARY_FILE
         self._file = None
         self._columns: list[str] | None = None
-        if restart_step is not None and comm.rank == 0 and self.path.is_file():
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-            if lines:
-                kept = [lines[0]] + [x for x in lines[1:] if x.split(",", 1)[0].isdigit()
-                                     and int(x.split(",", 1)[0]) < restart_step]
-                self.path.write_text("\n".join(kept) + "\n", encoding="utf-8")
-                self._columns = lines[0].split(",")
-                self._file = open(self.path, "a", encoding="utf-8")
+        self._steps: set[int] = set()
+        if restart_step is not None:
+            self._steps = set(on_root(comm, self._continue, restart_step))
+
+    def _continue(self, restart_step: int) -> list[int]:
+        """Keep the rows up to ``restart_step`` and reopen the table for appending
+        (rank 0); returns the steps kept."""
+        lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.is_file() else []
+        if not lines:
+            return []
+        rows = [x for x in lines[1:] if x.split(",", 1)[0].isdigit() and int(x.split(",", 1)[0]) <= restart_step]
+        self.path.write_text("\n".join([lines[0]] + rows) + "\n", encoding="utf-8")
+        self._columns = lines[0].split(",")
+        self._file = open(self.path, "a", encoding="utf-8")
+        return [int(x.split(",", 1)[0]) for x in rows]
+
+    def has_row(self, step: int) -> bool:
+        """Whether the table already holds a row for ``step`` (after a restart)."""
+        return step in self._steps
 
     def write(self, row: dict) -> None:
         if self.comm.rank != 0:

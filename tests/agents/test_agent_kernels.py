@@ -114,6 +114,21 @@ def test_boundaries_fold_long_jumps_wrap_and_absorb():
     assert np.allclose(x[:, 0], [5.0, 3.0, 4.0]) and alive.all()
 
 
+def test_boundaries_take_bounded_work_for_any_jump_and_count_non_finite_positions():
+    """A jump of 1e15 box lengths between reflecting faces folds in one step (the old loop
+    took one iteration per crossing, forever for an infinite coordinate); infinite and
+    NaN coordinates are counted, not looped over."""
+    L = 10.0
+    kinds = np.array([[REFLECTING, REFLECTING], [REFLECTING, ABSORBING]])
+    pos = np.array([[4.0 + 2e16 * L, 1.0], [np.inf, 1.0], [np.nan, 1.0], [3.0, -np.inf], [-7.0 - 2e3 * L, 2.0]])
+    direction = np.tile([1.0, 1.0], (5, 1))
+    alive = np.ones(5, dtype=bool)
+    assert apply_boundaries(pos, direction, np.array([L, L]), kinds, alive) == 3
+    assert 0.0 <= pos[0, 0] <= L  # folded (the exact value is lost to rounding at 1e17)
+    assert pos[4, 0] == pytest.approx(7.0) and direction[4, 0] == -1.0  # 2001 crossings: turned back
+    assert alive.all()
+
+
 def test_popcount_matches_python():
     rng = np.random.default_rng(3)
     words = rng.integers(0, 2**63, 1000, dtype=np.uint64) * np.uint64(2) + rng.integers(0, 2, 1000, dtype=np.uint64)

@@ -181,3 +181,51 @@ def test_bad_ssa_input_gives_one_line_on_two_ranks(tmp_path, case, mpirun, one_e
     result = mpirun.hybridsim(2, "ssa", *[net if a == "NET" else a for a in args], cwd=tmp_path)
     one_error_line(result, code, expected)
     assert "reaction events" not in result.stdout
+
+
+REFUSED_BEFORE_WRITING = {
+    "infinite end time": (GOOD.replace("t_end = 0.2", "t_end = inf"), [],
+                          "time.t_end must be a finite number in min (got inf)"),
+    "infinite diffusion coefficient": (GOOD.replace("D = 10.0", "D = inf"), [],
+                                       "species.cytokine.D must be a finite number in µm²/min (got inf)"),
+    "infinite decay": (GOOD.replace("decay = 0.1", "decay = inf"), [],
+                       "species.cytokine.decay must be a finite number in 1/min (got inf)"),
+    "NaN in a list": (GOOD.replace("size = [100.0, 100.0]", "size = [100.0, nan]"), [],
+                      "domain.size must be a list of finite numbers (got nan in it)"),
+    "seed of 2**56 on the command line": (GOOD, ["--seed", str(2**56)], "argument --seed: must be in [0, 2**56)"),
+    "seed of 2**64 on the command line": (GOOD, ["--seed", str(2**64)], "argument --seed: must be in [0, 2**56)"),
+    "steps and end time together": (GOOD, ["--steps", "10", "--t-end", "5"], "give --steps or --t-end, not both"),
+    "placement ball that misses the domain": (
+        _agents(initial="{ count = 5, region = { center = [-10.0, -10.0], radius = 12.0 } }"), [],
+        "agents.initial.region lies outside the domain [0, 100] × [0, 100] µm"),
+    "placement box beyond the domain": (
+        _agents(initial="{ count = 5, region = { lower = [100.0, 0.0], upper = [120.0, 10.0] } }"), [],
+        "agents.initial.region lies outside the domain"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_BEFORE_WRITING))
+def test_input_that_cannot_run_is_refused_before_anything_is_written(tmp_path, case, mpirun, one_error_line):
+    text, extra, expected = REFUSED_BEFORE_WRITING[case]
+    result = mpirun.hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), *extra)
+    one_error_line(result, 2, expected)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("case", ["placement ball that misses the domain", "infinite decay"])
+def test_check_refuses_what_run_refuses(tmp_path, case, hybridsim_cli, one_error_line):
+    text, _, expected = REFUSED_BEFORE_WRITING[case]
+    one_error_line(hybridsim_cli("check", _config(tmp_path, text)), 2, expected)
+
+
+def test_check_refuses_an_agent_file_row_outside_the_domain(tmp_path, hybridsim_cli, one_error_line):
+    (tmp_path / "cells.csv").write_text("x,y,M\n10.0,10.0,1\n20.0,20.0,2\n30.0,30.0,3\n50.0,150.0,4\n")
+    result = hybridsim_cli("check", _config(tmp_path, _agents(initial='{ file = "cells.csv" }')))
+    one_error_line(result, 2, "agent 3 at (50.0, 150.0) µm lies outside the domain")
+
+
+def test_a_ball_that_barely_touches_the_domain_is_refused_not_sampled_forever(tmp_path, mpirun, one_error_line):
+    """The ball's bounding box overlaps the domain, the ball only a vanishing corner of it."""
+    text = _agents(initial="{ count = 5, region = { center = [-10.0, -10.0], radius = 14.143 } }")
+    result = mpirun.hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), timeout=120)
+    one_error_line(result, 2, "no point of the ball inside the domain was found")

@@ -247,3 +247,44 @@ def test_the_chain_job_script_checkpoints_on_sigusr1_and_the_next_job_finishes(t
     assert again.returncode == 0, again.stdout + again.stderr
     assert "--restart latest" in again.stdout and "run finished" in again.stdout
     assert _final_state(_newest(out))["step"] == 120
+
+
+def _damage(source, target, signature: bytes):
+    """A copy of ``source`` with the last HDF5 structure of this kind (local heap,
+    symbol-table node, B-tree or global heap) given a wrong signature."""
+    data = bytearray(source.read_bytes())
+    at = data.rfind(signature)
+    assert at >= 0, signature
+    data[at:at + 4] = b"XXXX"
+    target.write_bytes(bytes(data))
+    return target
+
+
+@pytest.mark.parametrize("signature", [b"HEAP", b"SNOD", b"TREE", b"GCOL"])
+def test_a_damaged_checkpoint_is_refused_in_one_line_and_latest_falls_back(tmp_path, signature, mpirun,
+                                                                           one_error_line, hybridsim_cli):
+    out = tmp_path / "out"
+    assert mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "40").returncode == 0
+    older, newest = sorted((out / "checkpoints").glob("checkpoint-*.h5"))[-2:]
+    damaged = _damage(newest, tmp_path / "damaged.h5", signature)
+    result = mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--restart", str(damaged))
+    one_error_line(result, 2, "is damaged and cannot be read")
+    one_error_line(hybridsim_cli("inspect", str(damaged)), 2, "is damaged and cannot be read")
+    damaged.replace(newest)
+    result = mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--restart", "latest")
+    assert result.returncode == 0, result.stderr
+    assert "warning: skipping checkpoint" in result.stderr and f"restarted from {older}" in result.stdout
+
+
+def test_the_summary_continues_after_a_restart_as_if_never_stopped(tmp_path, mpirun):
+    """Agent-only runs are bitwise identical, so the table of a run stopped at t = 20 min
+    and continued (same rank count: 'migrated' depends on it) equals the uninterrupted
+    one, the checkpoint's own row with its counters included."""
+    example = EXAMPLES / "cells.toml"
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert mpirun.hybridsim(2, "run", str(example), "-o", str(whole), "--quiet", "--t-end", "40").returncode == 0
+    assert mpirun.hybridsim(2, "run", str(example), "-o", str(parts), "--quiet", "--t-end", "20").returncode == 0
+    result = mpirun.hybridsim(2, "run", str(example), "-o", str(parts), "--quiet", "--restart", "latest",
+                              "--t-end", "40")
+    assert result.returncode == 0, result.stderr
+    assert (parts / "summary.csv").read_text() == (whole / "summary.csv").read_text()
