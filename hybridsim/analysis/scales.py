@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 
 from ..config import Config, Species
-from ..fields.solvers import JACOBI_LIMIT, diffusion_number, memory_per_cell
+from ..fields.solvers import diffusion_number, memory_per_cell, resolve_method
+from ..parallel.layout import default_proc_sizes
 
 
 def decay_length(D: float, k: float) -> float:
@@ -96,10 +97,13 @@ def describe_field_scales(config: Config, ranks: int) -> list[str]:
     L = max(d.size)
     lines = [f"scales (L = {L:g} µm, the largest extent; k includes uptake vmax/km and by cells ρ·u):",
              f"  {'species':<14}{'D µm²/min':>12}{'k 1/min':>11}{'ℓ=√(D/k) µm':>14}"
-             f"{'Da=(L/ℓ)²':>12}{'L²/D min':>11}{'ν=DΔtΣh⁻²':>12}  solver"]
+             f"{'Da=(L/ℓ)²':>12}{'L²/D min':>11}{'ν=DΔtΣh⁻²':>12}  preconditioner of CG"]
+    procs = default_proc_sizes(d.cells, ranks)
     for s in config.species:
         sc = species_scales(config, s)
-        method = "jacobi-cg" if sc.diffusion_number <= JACOBI_LIMIT else "multigrid-cg"
+        # what the run will choose: its step is the field step, and its grid is split as PETSc splits it
+        method = resolve_method(config.solver, d.cells, procs,
+                                diffusion_number(config.time.field_dt, max(s.D.all_values()), d.spacing))
         lines.append(f"  {s.name:<14}{_range(sc.D_min, sc.D_max):>12}{_range(sc.k_min, sc.k_max):>11}"
                      f"{_range(sc.decay_length_min, sc.decay_length_max):>14}"
                      f"{_range(sc.damkohler_min, sc.damkohler_max):>12}"
@@ -114,7 +118,8 @@ def describe_field_scales(config: Config, ranks: int) -> list[str]:
     n_species = len(config.species)
     per_rank = math.ceil(d.n_cells / ranks)
     mem = memory_per_cell(d.dim) * n_species
-    lines.append(f"parallel: {ranks} rank(s), ~{per_rank} cells and {per_rank * n_species} unknowns per rank")
+    lines.append(f"parallel: {ranks} rank(s) as {'×'.join(map(str, procs))}, ~{per_rank} cells and "
+                 f"{per_rank * n_species} unknowns per rank")
     lines.append(f"memory: ~{mem * d.n_cells / 2**20:.1f} MiB in total, ~{mem * per_rank / 2**20:.1f} MiB per rank "
                  f"(fields, matrices and multigrid; ~{mem:.0f} bytes per cell)")
     return lines

@@ -31,20 +31,21 @@ def diffusion_number(dt: float, D_max: float, spacing) -> float:
     return dt * D_max * sum(1.0 / h**2 for h in spacing)
 
 
-def resolve_method(solver: Solver, grid: Grid, diffusion_number: float) -> str:
-    """The preconditioner family for ``solver.method`` in this regime."""
+def resolve_method(solver: Solver, cells, proc_sizes, diffusion_number: float) -> str:
+    """The preconditioner family for ``solver.method`` in this regime, on a grid of
+    ``cells`` split over ``proc_sizes`` ranks per axis."""
     if solver.method != "auto":
-        if solver.method == "multigrid" and multigrid_levels(grid.domain.cells, grid.proc_sizes) < 2:
+        if solver.method == "multigrid" and multigrid_levels(cells, proc_sizes) < 2:
             raise InputError(
                 f"solver.method = 'multigrid' needs domain.cells divisible by 2 with at least "
                 f"{2 * MIN_COARSE_CELLS} cells per rank on every axis (got cells = "
-                f"{list(grid.domain.cells)} on a {'×'.join(map(str, grid.proc_sizes))} rank grid); "
+                f"{list(cells)} on a {'×'.join(map(str, proc_sizes))} rank grid); "
                 f"use 'auto', 'jacobi' or 'hypre', or cells like 64, 128, 256"
             )
         return solver.method
     if diffusion_number <= JACOBI_LIMIT:
         return "jacobi"
-    return "multigrid" if multigrid_levels(grid.domain.cells, grid.proc_sizes) >= 3 else "hypre"
+    return "multigrid" if multigrid_levels(cells, proc_sizes) >= 3 else "hypre"
 
 
 def _defaults(method: str, solver: Solver, grid: Grid) -> dict[str, str]:
@@ -79,7 +80,7 @@ def configure_ksp(ksp, operator, hierarchy: MultigridHierarchy, solver: Solver, 
     defaults for the regime, the user's ``-<parent_prefix>…`` and ``-<prefix>…``
     options, in rising priority. Returns the method the defaults were chosen for."""
     grid = hierarchy.grid
-    method = resolve_method(solver, grid, diffusion_number)
+    method = resolve_method(solver, grid.domain.cells, grid.proc_sizes, diffusion_number)
     setup_krylov(ksp, operator, prefix=prefix, defaults=_defaults(method, solver, grid), parent_prefix=parent_prefix,
                  on_multigrid=lambda k: hierarchy.attach(k.getPC(), prefix))
     return method

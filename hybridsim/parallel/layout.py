@@ -30,6 +30,35 @@ def multigrid_levels(cells, proc_sizes) -> int:
     return levels
 
 
+def _largest_divisor_from(guess: int, size: int, rest: int = 1) -> tuple[int, int]:
+    """The largest ``m ≤ max(guess, 1)`` with ``m · k · rest == size`` for a whole ``k``; ``(m, k)``."""
+    m = max(guess, 1)
+    while m > 1 and size % (m * rest):
+        m -= 1
+    return m, size // (m * rest)
+
+
+def default_proc_sizes(cells, ranks: int) -> tuple[int, ...]:
+    """Ranks per axis that a DMDA of ``cells`` chooses on ``ranks`` ranks when it is
+    left to decide (PETSc's "squarish" split: as many ranks along an axis as its
+    share of the cells asks for, then whole numbers), so ``hybridsim check --ranks``
+    can predict what a run will do. Checked against PETSc's own DMDA in the tests."""
+    if len(cells) == 1:
+        return (ranks,)
+    if len(cells) == 2:
+        M, N = cells
+        m, n = _largest_divisor_from(int(0.5 + math.sqrt(M * ranks / N)), ranks)
+        if M > N and m < n:
+            m, n = n, m
+        return m, n
+    M, N, P = cells
+    n, _ = _largest_divisor_from(int(0.5 + (N * N * ranks / (P * M)) ** (1.0 / 3.0)), ranks)
+    m, p = _largest_divisor_from(int(0.5 + math.sqrt(M * ranks / (P * n))), ranks, n)
+    if M > P and m < p:
+        m, p = p, m
+    return m, n, p
+
+
 class BoxLayout:
     """Ownership of a structured grid split into boxes.
 
