@@ -7,6 +7,8 @@ Exit codes (documented in the README):
 * 3 — the run could not continue (a linear solve diverged, the disk is full):
   :class:`RunError`;
 * 4 — stopped by SIGTERM/SIGUSR1 after writing a checkpoint (not an error);
+* 5 — stopped at once by a second SIGTERM/SIGUSR1, or by a step still running the
+  grace time after the first, without a new checkpoint;
 * 1 — an unexpected internal error (a bug): traceback, all ranks aborted.
 """
 

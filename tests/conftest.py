@@ -59,10 +59,12 @@ class MpiRunner:
         """``mpirun -n n hybridsim args…``."""
         return self(n, ["-m", "hybridsim", *args], **kw)
 
-    def popen(self, n: int, *args: str) -> subprocess.Popen:
-        """``mpirun -n n hybridsim args…`` in the background, in a session of its own."""
+    def popen(self, n: int, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """``mpirun -n n hybridsim args…`` in the background, in a session of its own
+        (``env``: variables to add)."""
         return subprocess.Popen(self.command(n, ["-m", "hybridsim", *args]), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=self.env(), start_new_session=True)
+                                stderr=subprocess.PIPE, text=True, env={**self.env(), **(env or {})},
+                                start_new_session=True)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,10 @@ from .compiled import compile_network
 from .partitioned import advance_agents_partitioned
 from .tau_leaping import advance_agents_tau
 
+CHUNK = 1 << 13
+"""Agents advanced per kernel call: between calls the interpreter runs, so a signal
+is acted on within one chunk however many agents a rank holds."""
+
 
 class NetworkIntegrator:
     """Advances counts of many agents over an interval.
@@ -44,11 +48,23 @@ class NetworkIntegrator:
                 step: int, exports: np.ndarray | None = None) -> int:
         """Advance ``counts`` (int64 ``(n, S)``, in place) by ``interval`` min; returns the
         number of reaction events. ``exports`` (int64 ``(n, len(secreted_fields))``) is
-        incremented by the molecules each agent releases into each field."""
-        c = self.compiled
+        incremented by the molecules each agent releases into each field. Agents are
+        advanced :data:`CHUNK` at a time; each depends only on its own id, so the
+        result does not depend on the chunks."""
         if exports is None:
             exports = np.zeros((counts.shape[0], len(self.network.secreted_fields)), dtype=np.int64)
+        events, leaps = 0, 0
+        for a in range(0, counts.shape[0], CHUNK):
+            part = slice(a, a + CHUNK)
+            events += self._advance(counts[part], ids[part], factors[part], interval, seed, step, exports[part])
+            leaps += self.leaps
+        self.leaps = leaps
+        return events
+
+    def _advance(self, counts, ids, factors, interval, seed, step, exports) -> int:
+        c = self.compiled
         if self._exact is not None:
+            self.leaps = 0
             return self._exact(counts, ids, c.rate, c.modulated, factors, interval, seed, step, exports)
         if self.method == "hybrid":
             events, self.leaps = advance_agents_partitioned(counts, ids, c.rate, c.modulated, factors, interval, seed,

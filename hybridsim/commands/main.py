@@ -5,7 +5,8 @@ Options that start with a single dash and have a name longer than one letter
 (``-rd_ksp_type cg``, ``-log_view``) go to PETSc; put them after CONFIG.
 
 Exit codes: 0 success, 2 bad input, 3 the run could not continue, 4 stopped by
-SIGTERM/SIGUSR1 after writing a checkpoint, 1 internal error. Messages are
+SIGTERM/SIGUSR1 after writing a checkpoint, 5 stopped at once by a second signal
+(or the grace time), 1 internal error. Messages are
 printed once, by rank 0, as ``error: …``.
 """
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         "`mpirun -n N hybridsim run CONFIG` (or `srun hybridsim run CONFIG`).",
         epilog="Units: µm, min, concentration in molecules/µm³ (or nM), D in µm²/min, rates in 1/min. "
         "Exit codes: 0 ok, 2 bad input, 3 run failed, 4 stopped by a signal (checkpoint written), "
+        "5 stopped at once by a second signal or the grace time (HYBRIDSIM_STOP_GRACE, default 60 s), "
         "1 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"hybridsim {__version__}")

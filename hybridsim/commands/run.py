@@ -4,6 +4,8 @@ restarts and stopping on SIGTERM/SIGUSR1."""
 from __future__ import annotations
 
 import math
+import os
+import signal
 import sys
 
 from .. import __version__
@@ -12,6 +14,11 @@ from .arguments import positive_float, positive_int, say, seed, subcommand, worl
 
 EXIT_STOPPED = 4
 """Exit code of a run stopped by SIGTERM or SIGUSR1 after writing a checkpoint."""
+EXIT_FORCED = 5
+"""Exit code of a run stopped at once, without a new checkpoint: by a second signal,
+or because the step was still running the grace time after the first."""
+STOP_GRACE = 60.0
+"""Seconds a step may still take after SIGTERM/SIGUSR1 (``HYBRIDSIM_STOP_GRACE``)."""
 
 
 def add_parser(sub) -> None:
@@ -29,22 +36,85 @@ def add_parser(sub) -> None:
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def stop_grace() -> float:
+    """The grace time in seconds: ``HYBRIDSIM_STOP_GRACE`` or :data:`STOP_GRACE`."""
+    text = os.environ.get("HYBRIDSIM_STOP_GRACE")
+    if text is None:
+        return STOP_GRACE
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise InputError(f"HYBRIDSIM_STOP_GRACE must be a positive number of seconds (got {text!r})")
+    return value
+
+
 class StopSignals:
-    """Remembers SIGTERM/SIGUSR1 (as Slurm's ``--signal`` sends them): the run
-    finishes its step, writes a checkpoint and exits with :data:`EXIT_STOPPED`."""
+    """SIGTERM/SIGUSR1 (as Slurm's ``--signal`` sends them): the run finishes its step,
+    writes a checkpoint and exits with :data:`EXIT_STOPPED`. A second signal, or the
+    step still running ``grace`` seconds after the first, ends the run at once with
+    :data:`EXIT_FORCED` and one ``error:`` line (the previous checkpoints are intact).
 
-    def __init__(self):
-        import signal
+    Python acts on a signal between two operations of the interpreter, so the stop
+    comes within one kernel call or linear solve, however long the step. Two signals
+    that arrive during one such call are told apart by the bytes the interpreter's
+    C-level handler writes to a wakeup pipe for every arrival."""
 
+    _STOPPING = (signal.SIGTERM, signal.SIGUSR1)
+
+    def __init__(self, comm, grace: float, quiet: bool = False):
         self.received = None
-        for sig in (signal.SIGTERM, signal.SIGUSR1):
-            signal.signal(sig, self._handle)
+        self.grace = grace
+        self.rank = comm.rank
+        self.quiet = quiet
+        self._arrivals, wakeup = os.pipe()
+        for fd in (self._arrivals, wakeup):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
+        for sig in self._STOPPING:
+            signal.signal(sig, self._first)
+        signal.signal(signal.SIGALRM, self._too_late)
 
-    def _handle(self, signum, frame):
+    def _arrived(self) -> int:
+        """Stopping signals that arrived since the last call (one byte each in the pipe)."""
+        try:
+            data = os.read(self._arrivals, 4096)
+        except BlockingIOError:
+            return 0
+        return sum(b in self._STOPPING for b in data)
+
+    def _first(self, signum, frame):
+        if self._arrived() > 1:  # a second one came before the interpreter ran this handler
+            self._stop_now(f"a second signal ({signal.Signals(signum).name})")
         self.received = signum
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            signal.signal(sig, self._again)
+        signal.setitimer(signal.ITIMER_REAL, self.grace)
+        if self.rank == 0 and not self.quiet:
+            print(f"{signal.Signals(signum).name}: finishing the step, then writing a checkpoint (a second signal, "
+                  f"or the step still running after {self.grace:g} s, stops at once without one)", flush=True)
+
+    def _again(self, signum, frame):
+        self._stop_now(f"a second signal ({signal.Signals(signum).name})")
+
+    def _too_late(self, signum, frame):
+        self._stop_now(f"the step still running {self.grace:g} s after {signal.Signals(self.received).name}")
+
+    def _stop_now(self, why: str) -> None:
+        if self.rank == 0:
+            print(f"error: stopped at once by {why}, without a new checkpoint; the previous checkpoints are "
+                  "intact (continue with --restart latest)", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(EXIT_FORCED)
 
     def __call__(self) -> bool:
-        return self.received is not None
+        """Whether a signal asked the run to stop; asked after every step, whose end
+        stops the grace clock."""
+        if self.received is None:
+            return False
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        return True
 
 
 def _describe_run(comm, args, config, sim) -> None:
@@ -107,7 +177,7 @@ def cmd_run(args, petsc_args: list[str]) -> int:
     comm = world()
     if args.steps is not None and args.t_end is not None:
         raise InputError("hybridsim run: give --steps or --t-end, not both")
-    stop = StopSignals()
+    stop = StopSignals(comm, stop_grace(), quiet=args.quiet)
     config = load_config(args.config, comm)
     config = with_overrides(config, t_end=args.t_end, steps=args.steps, seed=args.seed,
                             output_dir=args.output)

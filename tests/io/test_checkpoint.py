@@ -288,3 +288,76 @@ def test_the_summary_continues_after_a_restart_as_if_never_stopped(tmp_path, mpi
                               "--t-end", "40")
     assert result.returncode == 0, result.stderr
     assert (parts / "summary.csv").read_text() == (whole / "summary.csv").read_text()
+
+
+def _busy_config(tmp_path):
+    """Steps of a few seconds on 2 ranks (10⁸ reaction events each), many kernel calls long."""
+    cfg = tmp_path / "busy.toml"
+    text = AGENTS.read_text().replace("count = 500", "count = 200000").replace("interval = 20.0", "interval = 1.0")
+    text = text.replace("{ products = { M = 1 }, rate = 2.0 }, { reactants = { M = 1 }, rate = 0.2 }",
+                        "{ products = { M = 1 }, rate = 250.0 }, { reactants = { M = 1 }, rate = 25.0 }")
+    cfg.write_text(text)
+    return cfg
+
+
+def _ranks_of(proc):
+    ranks = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(ranks) == 2
+    return [int(pid) for pid in ranks]
+
+
+def _error_lines(stderr):
+    return [line for line in stderr.splitlines() if line.startswith("error: ")]
+
+
+def test_a_second_sigterm_stops_at_once_with_exit_code_5(tmp_path, mpirun):
+    out = tmp_path / "out"
+    proc = mpirun.popen(2, "run", str(_busy_config(tmp_path)), "-o", str(out), "--quiet")
+    deadline = time.time() + mpirun.timeout
+    while not list((out / "checkpoints").glob("checkpoint-*.h5")) and time.time() < deadline:
+        time.sleep(0.1)
+    ranks = _ranks_of(proc)
+    for pid in ranks:
+        os.kill(pid, signal.SIGTERM)
+    time.sleep(0.3)
+    sent = time.time()
+    for pid in ranks:
+        os.kill(pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=mpirun.timeout)
+    assert proc.returncode == 5, stderr
+    assert time.time() - sent < 5.0  # within a kernel call, not at the end of a step
+    lines = _error_lines(stderr)
+    assert len(lines) == 1 and "stopped at once by a second signal (SIGTERM)" in lines[0], stderr
+    assert "Traceback" not in stderr
+    assert mpirun.hybridsim(1, "inspect", str(_newest(out))).returncode == 0  # the last checkpoint is intact
+
+
+def test_a_step_still_running_after_the_grace_time_stops_with_exit_code_5(tmp_path, mpirun):
+    out = tmp_path / "out"
+    proc = mpirun.popen(2, "run", str(_busy_config(tmp_path)), "-o", str(out), "--quiet",
+                        env={"HYBRIDSIM_STOP_GRACE": "0.2"})
+    deadline = time.time() + mpirun.timeout
+    while not list((out / "checkpoints").glob("checkpoint-*.h5")) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # into the next step
+    for pid in _ranks_of(proc):
+        os.kill(pid, signal.SIGUSR1)
+    _, stderr = proc.communicate(timeout=mpirun.timeout)
+    assert proc.returncode == 5, stderr
+    lines = _error_lines(stderr)
+    assert len(lines) == 1 and "the step still running 0.2 s after SIGUSR1" in lines[0], stderr
+
+
+def test_sigusr1_to_mpirun_itself_reaches_the_ranks_and_the_run_stops_with_a_checkpoint(tmp_path, mpirun):
+    """Open MPI's mpirun forwards SIGUSR1 to the ranks and leaves them running (SIGTERM it
+    forwards too, then kills them about a second later): under mpirun, send SIGUSR1."""
+    out = tmp_path / "out"
+    proc = mpirun.popen(2, "run", str(_slow_config(tmp_path)), "-o", str(out))
+    deadline = time.time() + mpirun.timeout
+    while not list((out / "checkpoints").glob("checkpoint-*.h5")) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGUSR1)
+    stdout, stderr = proc.communicate(timeout=mpirun.timeout)
+    assert proc.returncode == 4, stderr
+    assert "SIGUSR1: finishing the step" in stdout and "stopped by a signal" in stdout
+    assert 0 < _final_state(_newest(out))["step"] < 60
