@@ -23,8 +23,9 @@ ALLOWED = {
     "coupling": {"parallel", "fields", "agents", "config", "errors"},
     "io": BELOW_IO,
     "analysis": {"config", "geometry", "parallel", "agents", "fields", "io", "errors"},
+    "footprint": BELOW_IO | {"io"},
     "simulation": BELOW_IO | {"io", "progress"},
-    "commands": BELOW_IO | {"io", "analysis", "simulation", "progress"},
+    "commands": BELOW_IO | {"io", "analysis", "simulation", "footprint", "progress"},
     "__main__": {"commands"},
 }
 # third-party packages a layer must never import

@@ -81,16 +81,19 @@ def count(placement: Placement, size) -> int:
         return placement.count
     if placement.kind == "lattice":
         lo, hi, _, _ = _box(placement.region, size)
-        return math.prod(_lattice_axes(placement, lo, hi)[1])
+        return math.prod(_sites_per_axis(placement, lo, hi))
     raise ValueError(f"placement.count: a {placement.kind!r} placement is counted by io.agent_input")
 
 
+def _sites_per_axis(placement: Placement, lo, hi) -> tuple[int, ...]:
+    """Lattice sites along each axis of the box ``[lo, hi)`` (counted, not listed)."""
+    return tuple(max(0, math.floor((hi[a] - lo[a]) / placement.spacing[a] + 1e-9)) for a in range(len(lo)))
+
+
 def _lattice_axes(placement: Placement, lo, hi):
-    axes = []
-    for a in range(len(lo)):
-        n = max(0, math.floor((hi[a] - lo[a]) / placement.spacing[a] + 1e-9))
-        axes.append(lo[a] + placement.spacing[a] * (np.arange(n) + 0.5))
-    return axes, tuple(len(x) for x in axes)
+    shape = _sites_per_axis(placement, lo, hi)
+    axes = [lo[a] + placement.spacing[a] * (np.arange(n) + 0.5) for a, n in enumerate(shape)]
+    return axes, shape
 
 
 def initial_counts(placement: Placement, species: tuple[str, ...], base: tuple[int, ...]) -> np.ndarray:

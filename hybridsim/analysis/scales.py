@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from ..config import Config, Species
-from ..fields.solvers import diffusion_number, memory_per_cell, resolve_method
+from ..fields.solvers import diffusion_number, memory_per_cell, planned_method
 from ..parallel.layout import default_proc_sizes
 
 
@@ -101,9 +101,7 @@ def describe_field_scales(config: Config, ranks: int) -> list[str]:
     procs = default_proc_sizes(d.cells, ranks)
     for s in config.species:
         sc = species_scales(config, s)
-        # what the run will choose: its step is the field step, and its grid is split as PETSc splits it
-        method = resolve_method(config.solver, d.cells, procs,
-                                diffusion_number(config.time.field_dt, max(s.D.all_values()), d.spacing))
+        method = planned_method(config, s, procs)  # on the rank grid PETSc will choose
         lines.append(f"  {s.name:<14}{_range(sc.D_min, sc.D_max):>12}{_range(sc.k_min, sc.k_max):>11}"
                      f"{_range(sc.decay_length_min, sc.decay_length_max):>14}"
                      f"{_range(sc.damkohler_min, sc.damkohler_max):>12}"
@@ -117,7 +115,7 @@ def describe_field_scales(config: Config, ranks: int) -> list[str]:
                          f"{decay_length(D, k_cells):.4g} µm (continuum limit)")
     n_species = len(config.species)
     per_rank = math.ceil(d.n_cells / ranks)
-    mem = memory_per_cell(d.dim) * n_species
+    mem = sum(memory_per_cell(d.dim, planned_method(config, s, procs)) for s in config.species)
     lines.append(f"parallel: {ranks} rank(s) as {'×'.join(map(str, procs))}, ~{per_rank} cells and "
                  f"{per_rank * n_species} unknowns per rank")
     lines.append(f"memory: ~{mem * d.n_cells / 2**20:.1f} MiB in total, ~{mem * per_rank / 2**20:.1f} MiB per rank "

@@ -49,7 +49,12 @@ def cmd_check(args, petsc_args: list[str]) -> int:
 
         lines += describe_mechanics(config.mechanics, d, ranks)
     from ..analysis.lens import describe_lens
+    from ..footprint import available_memory, check_index_width, describe_footprint, index_bits, initial_agents
 
+    check_index_width(config, index_bits())
+    available = available_memory()
+    lines.append(f"memory of the run: {describe_footprint(config, ranks, initial_agents(config))}"
+                 + (f"; this machine has {available / 2**30:.3g} GiB free" if available is not None else ""))
     lines += describe_lens(config)
     print("\n".join(lines))
     return 0

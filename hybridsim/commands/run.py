@@ -34,6 +34,8 @@ def add_parser(sub) -> None:
     run.add_argument("--restart", metavar="latest|PATH",
                      help="continue from the newest valid checkpoint (latest) or from PATH, on any number of ranks")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument("--no-memory-check", action="store_true",
+                     help="start even if the memory estimate (what check prints) exceeds what this node has free")
 
 
 def stop_grace() -> float:
@@ -117,6 +119,19 @@ class StopSignals:
         return True
 
 
+def _refuse_what_cannot_fit(comm, config, check_memory: bool) -> None:
+    """Refuse, before anything is allocated, a grid PETSc cannot index and (unless
+    told not to) a run whose memory estimate exceeds this node's free memory."""
+    from ..footprint import check_fits, check_index_width, index_bits, initial_agents, node_memory
+    from ..parallel.collective import agree
+
+    agree(comm, check_index_width, config, index_bits())
+    if check_memory:
+        n_agents = agree(comm, initial_agents, config)
+        ranks_on_node, available = node_memory(comm)
+        agree(comm, check_fits, config, comm.size, ranks_on_node, n_agents, available)
+
+
 def _describe_run(comm, args, config, sim) -> None:
     say(comm, f"hybridsim {__version__}: {args.config} on {comm.size} rank(s), "
               f"{'×'.join(map(str, config.domain.cells))} cells, {len(config.species)} species, "
@@ -181,6 +196,7 @@ def cmd_run(args, petsc_args: list[str]) -> int:
     config = load_config(args.config, comm)
     config = with_overrides(config, t_end=args.t_end, steps=args.steps, seed=args.seed,
                             output_dir=args.output)
+    _refuse_what_cannot_fit(comm, config, check_memory=not args.no_memory_check)
     sim = Simulation(config, comm, place_agents=args.restart is None)
 
     def warn(text):

@@ -80,13 +80,21 @@ def describe_mechanics(m: Mechanics, d: Domain, ranks: int) -> list[str]:
         kind = "isotropic" if a.fibre is None else f"along fibre {tuple(round(v, 4) for v in a.fibre)}"
         lines.append(f"  active stress {a.alpha:g}·{a.field} Pa ({kind}); a free, uniform tissue strains by "
                      f"{_span(-a.alpha / (d.dim * bulk))} per unit of {a.field} (isotropic case)")
-    vertices = math.prod(n + 1 for n in d.cells)
-    unknowns = vertices * d.dim
-    # AIJ with 3^dim·dim entries per row (12 bytes each), ~2× that for GAMG's hierarchy, 6 vectors
-    per_unknown = (3**d.dim * d.dim * 12 + 8) * 3 + 6 * 8
+    unknowns = mechanics_unknowns(d)
     lines.append(f"  {unknowns} unknowns (~{math.ceil(unknowns / ranks)} per rank), solved every {m.interval} "
-                 f"step(s); memory ~{per_unknown * unknowns / 2**20:.1f} MiB in total")
+                 f"step(s); memory ~{memory_per_unknown(d.dim) * unknowns / 2**20:.1f} MiB in total")
     return lines
+
+
+def mechanics_unknowns(d: Domain) -> int:
+    """Displacement unknowns: ``dim`` per vertex of the grid."""
+    return math.prod(n + 1 for n in d.cells) * d.dim
+
+
+def memory_per_unknown(dim: int) -> float:
+    """Estimated bytes per displacement unknown: an AIJ row of ``3^dim·dim`` entries
+    (12 bytes each), about twice that again for the multigrid hierarchy, six vectors."""
+    return (3**dim * dim * 12 + 8) * 3 + 6 * 8
 
 
 @njit(cache=True)

@@ -198,6 +198,12 @@ REFUSED_BEFORE_WRITING = {
     "placement ball that misses the domain": (
         _agents(initial="{ count = 5, region = { center = [-10.0, -10.0], radius = 12.0 } }"), [],
         "agents.initial.region lies outside the domain [0, 100] × [0, 100] µm"),
+    "a 1200³ grid: terabytes": (
+        GOOD.replace("size = [100.0, 100.0]", "size = [100.0, 100.0, 100.0]")
+        .replace("cells = [16, 16]", "cells = [1200, 1200, 1200]"), [], "GiB are available per rank here"),
+    "a million million cells": (_agents(initial="{ count = 1000000000000 }"), [], "GiB are available per rank here"),
+    "a lattice spacing of 1e-5 µm": (_agents(initial="{ lattice = { spacing = 1e-5 } }"), [],
+                                     "GiB are available per rank here"),
     "placement box beyond the domain": (
         _agents(initial="{ count = 5, region = { lower = [100.0, 0.0], upper = [120.0, 10.0] } }"), [],
         "agents.initial.region lies outside the domain"),
@@ -229,3 +235,26 @@ def test_a_ball_that_barely_touches_the_domain_is_refused_not_sampled_forever(tm
     text = _agents(initial="{ count = 5, region = { center = [-10.0, -10.0], radius = 14.143 } }")
     result = mpirun.hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"), timeout=120)
     one_error_line(result, 2, "no point of the ball inside the domain was found")
+
+
+def test_a_grid_beyond_petscs_indices_is_refused_before_anything_is_written(tmp_path, mpirun, one_error_line):
+    """4·10¹⁰ cells: more than 32-bit indices number; with 64-bit indices, more than any node's memory."""
+    text = GOOD.replace("cells = [16, 16]", "cells = [200000, 200000]")
+    result = mpirun.hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
+    expected = "32-bit indices" if "32-bit indices" in result.stderr else "GiB are available per rank here"
+    one_error_line(result, 2, expected)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_memory_refusal_compares_the_estimate_with_the_share_of_each_rank():
+    from hybridsim.config import parse_config
+    from hybridsim.errors import InputError
+    from hybridsim.footprint import check_fits, memory_per_rank
+
+    config = parse_config(GOOD)
+    need = sum(memory_per_rank(config, 2, 0).values())
+    assert need == pytest.approx(sum(memory_per_rank(config, 1, 0).values()) / 2)  # 256 cells split evenly
+    check_fits(config, 2, 2, 0, available=2.01 * need)  # fits: 2 ranks share the node
+    with pytest.raises(InputError, match="--no-memory-check"):
+        check_fits(config, 2, 2, 0, available=1.99 * need)
+    check_fits(config, 2, 2, 0, available=None)  # unknown: not checked
