@@ -202,7 +202,8 @@ class Simulation:
             c.reactions = pop.react(dt, step, sampled, exports)
         with self._stage("deposition"):
             for k, name in enumerate(net.secreted_fields):
-                self.transfer.deposit(self._deposits[name], stencil, exports[:, k])
+                self.transfer.deposit(self._deposits[name], stencil, exports[:, k],
+                                      1.0 / self.config.molecules_per_concentration)
             if chemotaxis is not None:
                 drift = pop.chemotactic_drift(gradient)
         with self._stage("division/death"):
@@ -312,11 +313,13 @@ class Simulation:
             if stencil is not None:
                 with self._stage("sampling"):
                     for u, rate in zip(uptakes, rates):
-                        self.population.receive(u, h * rate * self.transfer.sample(self.fields[u.field], stencil))
+                        molecules = h * self.config.molecules_per_concentration * rate
+                        self.population.receive(u, molecules * self.transfer.sample(self.fields[u.field], stencil))
 
     def total(self, name: str) -> float:
-        """∫ c dV of species ``name`` (concentration·µm^dim)."""
-        return self.grid.integrate(self.fields[name])
+        """Molecules of field ``name``, ∫ c dV (times 0.602214076 molecules/µm³ per nM
+        when concentrations are in nM); collective."""
+        return self.grid.integrate(self.fields[name]) * self.config.molecules_per_concentration
 
     def run(self, output=None, progress: Progress | None = None, summary=None, *, checkpoints: bool = False,
             stop_requested=None, restarted: bool = False) -> str:

@@ -22,7 +22,6 @@ from ..config.agents import Agents
 
 EXACT_BELOW = 50.0  # molecules: relative noise ≥ 14 %
 DETERMINISTIC_FROM = 2000.0  # molecules: relative noise ≤ 2.2 %
-MOLECULES_PER_UM3_PER_NM = 0.6022  # 1 nM = 6.022e23·1e-9 per litre = 0.6022 per µm³
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def typical_fields(config) -> dict[str, tuple[float, str]]:
 def field_lens(config) -> list[SpeciesLens]:
     """Per field: molecules per voxel at its typical concentration."""
     voxel = float(np.prod(config.domain.spacing))  # µm^dim
-    per_unit = MOLECULES_PER_UM3_PER_NM if config.concentration_unit == "nM" else 1.0
+    per_unit = config.molecules_per_concentration
     typical = typical_fields(config)
     out = []
     for s in config.species:

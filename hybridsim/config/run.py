@@ -34,6 +34,7 @@ SCHEMES = ("backward_euler", "crank_nicolson")
 SPLITTINGS = ("lie", "strang")
 SOLVER_METHODS = ("auto", "jacobi", "multigrid", "hypre")
 SEED_LIMIT = 1 << 56  # the Philox key holds a 56-bit seed and an 8-bit stream number
+MOLECULES_PER_UM3_PER_NM = 0.602214076  # 1 nM = 6.02214076e23 per mol · 1e-9 mol/L · 1e-15 L/µm³
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,12 @@ class Config:
     agents: Agents | None = None
     mechanics: Mechanics | None = None  # tissue elasticity driven by a field
 
+    @property
+    def molecules_per_concentration(self) -> float:
+        """Molecules per µm^dim in one unit of concentration: 1, or 0.602214076 in nM
+        (where cells' molecules meet the fields: secretion, uptake, field integrals)."""
+        return MOLECULES_PER_UM3_PER_NM if self.concentration_unit == "nM" else 1.0
+
     def species_named(self, name: str) -> Species:
         for s in self.species:
             if s.name == name:
@@ -131,6 +138,9 @@ def parse_config(text: str, source: str = "<config>", base_dir: str | Path | Non
     unit = ("molecules/µm", "molecules/µm²", "molecules/µm³")[domain.dim - 1]
     if units is not None:
         unit = units.string("concentration", unit, choices=(unit, "nM"))
+        if unit == "nM" and domain.dim != 3:
+            raise InputError(f"units.concentration = 'nM' needs a 3D domain: a {domain.dim}D model's "
+                             f"concentrations are molecules per µm^{domain.dim}, not per volume")
         units.finish()
 
     tt = top.table("time", required=True)
