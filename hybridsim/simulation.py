@@ -26,6 +26,7 @@ round-off. A run continues from a checkpoint through :meth:`Simulation.restore`.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -36,9 +37,9 @@ import numpy as np
 from .config import Config
 from .errors import RunError
 from .fields.multigrid import MultigridHierarchy
-from .fields.reaction_diffusion import ReactionDiffusion
+from .fields.reaction_diffusion import BALANCE_WARNING, ReactionDiffusion
 from .geometry import evaluate
-from .parallel.collective import agree, moments
+from .parallel.collective import agree
 from .parallel.grid import Grid
 from .progress import Progress
 
@@ -73,7 +74,7 @@ class Simulation:
         The smallest global agent id not yet used (the same on every rank).
     """
 
-    def __init__(self, config: Config, comm=None, *, place_agents: bool = True):
+    def __init__(self, config: Config, comm=None, *, place_agents: bool = True, warn=None):
         self.config = config
         self.grid = agree(comm if comm is not None else _world(), Grid, config.domain, comm)
         self.hierarchy = MultigridHierarchy(self.grid) if config.species else None
@@ -102,6 +103,10 @@ class Simulation:
         self.agent_total = 0  # agents on all ranks after the last step
         self.last_checkpoint = None  # path of the newest checkpoint this run wrote
         self.timings: dict[str, float] = defaultdict(float)  # stage → wall seconds on this rank
+        # field → largest relative mass defect its solves left to the conservative correction this step
+        self.balance: dict[str, float] = {}
+        self._balance_warned: set[str] = set()
+        self.warn = warn or self._warn
         self._log_stages: dict = {}
         if config.agents is not None:
             self._create_agents(place_agents)
@@ -117,6 +122,10 @@ class Simulation:
     @property
     def comm(self):
         return self.grid.comm
+
+    def _warn(self, text: str) -> None:
+        if self.comm.rank == 0:
+            print(f"warning: {text}", file=sys.stderr, flush=True)
 
     @contextmanager
     def _stage(self, name: str):
@@ -247,6 +256,7 @@ class Simulation:
         splitting (agents, then fields) or, with ``time.splitting = "strang"``,
         fields by ``dt/2``, agents by ``dt``, fields by ``dt/2``."""
         dt = self.config.time.dt if dt is None else dt
+        self.balance = {}
         if self.config.time.splitting == "strang":
             self._advance_fields(self.t, dt / 2)
             if self.population is not None:
@@ -258,8 +268,19 @@ class Simulation:
             self._advance_fields(self.t, dt)
         self.t += dt
         self.step_index += 1
+        self._warn_about_balance()
         if self.mechanics is not None and self.step_index % self.config.mechanics.interval == 0:
             self.solve_mechanics()
+
+    def _warn_about_balance(self) -> None:
+        """Once per field: say so when the solver, not the scheme, limits its accuracy."""
+        for name, defect in self.balance.items():
+            if defect > BALANCE_WARNING and name not in self._balance_warned:
+                self._balance_warned.add(name)
+                self.warn(f"species {name!r}: a solve left a mass defect of {defect:.2g} of the step's total "
+                          f"(more than {BALANCE_WARNING:g}) at t = {self.t:g} min; it was corrected where the residual "
+                          f"is, so molecules are conserved, but the field is only about that accurate: lower "
+                          f"solver.rtol (now {self.config.solver.rtol:g})")
 
     def solve_mechanics(self) -> None:
         """Mechanical equilibrium under the current fields; with
@@ -310,6 +331,7 @@ class Simulation:
             with self._stage("field solve"):
                 for name, solver in self.solvers.items():
                     solver.step(self.fields[name], t + k * h, h, agent_rate=self._uptake_rates.get(name))
+                    self.balance[name] = max(self.balance.get(name, 0.0), solver.balance_defect)
             if stencil is not None:
                 with self._stage("sampling"):
                     for u, rate in zip(uptakes, rates):
@@ -347,14 +369,14 @@ class Simulation:
             with self._stage("output"):
                 output.write(self)
         if summary is not None and not (restarted and summary.has_row(self.step_index)):
-            summary.write(self.summary())  # a continued table keeps the checkpoint's row, with its counters
+            summary.write(self)  # a continued table keeps the checkpoint's row, with its counters
         for k in range(self.step_index, n_steps):
             dt = cfg.time.dt if k < n_steps - 1 else t_end - self.t
             if dt <= 1e-12 * t_end:
                 break
             self.step(dt)
             if summary is not None:
-                summary.write(self.summary())
+                summary.write(self)
             last = k == n_steps - 1
             if output is not None and (self.t >= next_output * interval * (1 - 1e-12) or last):
                 with self._stage("output"):
@@ -373,32 +395,6 @@ class Simulation:
             if stop and not last:
                 return "stopped"
         return "finished"
-
-    def summary(self) -> dict:
-        """One row of ``summary.csv`` for the current state (collective; see
-        :mod:`hybridsim.io.summary`)."""
-        row = {"step": self.step_index, "time": self.t}
-        for name in self.fields:
-            row[f"{name}_integral"] = self.total(name)
-        if self.mechanics is not None:
-            change, relative = self.mechanics.size_change()
-            what = ("length", "area", "volume")[self.grid.dim - 1]
-            row[f"{what}_change"] = change
-            row[f"relative_{what}_change"] = relative
-            row["mechanics_iterations"] = self.mechanics.iterations
-        if self.population is None:
-            return row
-        pop = self.population
-        c = self.counters
-        stats, events = moments(self.comm, pop.store.counts,
-                                extra=(c.births, c.deaths, c.absorbed, c.migrated, c.reactions))
-        row.update(agents=stats.n, births=int(events[0]), deaths=int(events[1]), absorbed=int(events[2]),
-                   migrated=int(events[3]), reactions=int(events[4]))
-        fano = stats.fano
-        for s, name in enumerate(pop.network.species):
-            row[f"{name}_mean"] = float(stats.mean[s])
-            row[f"{name}_fano"] = float(fano[s])
-        return row
 
     def restore(self, state) -> None:
         """Continue from a checkpoint's state (a

@@ -197,11 +197,11 @@ def cmd_run(args, petsc_args: list[str]) -> int:
     config = with_overrides(config, t_end=args.t_end, steps=args.steps, seed=args.seed,
                             output_dir=args.output)
     _refuse_what_cannot_fit(comm, config, check_memory=not args.no_memory_check)
-    sim = Simulation(config, comm, place_agents=args.restart is None)
-
     def warn(text):
         if comm.rank == 0:
             print(f"warning: {text}", file=sys.stderr, flush=True)
+
+    sim = Simulation(config, comm, place_agents=args.restart is None, warn=warn)
 
     restart_step = None
     if args.restart is not None:

@@ -27,14 +27,18 @@ is below the splitting error of the coupled hybrid model anyway. Only the
 diagonal changes from step to step, so the preconditioner is built once and
 reused.
 
-Global balance: the exact solution of each step's system satisfies
-``wᵀcⁿ⁺¹ = 1ᵀ rhs`` with ``w`` the column sums of the system matrix — mass after
-the step equals mass before plus sources minus decay, uptake and boundary
-outflow. An iterative solve meets it only to its tolerance, so the solution is
-rescaled by the ratio of the two sides (a relative change of the size of the
-solver tolerance, refused if larger than :data:`MAX_BALANCE_CORRECTION`). Mass
-is then conserved to round-off over any number of steps, as the coupling with
-agents needs.
+Global balance: the exact solution of each step's system ``A c = rhs`` satisfies
+``1ᵀ A c = 1ᵀ rhs`` — mass after the step equals mass before plus sources minus
+decay, uptake and boundary outflow. An iterative solve leaves a residual
+``r = rhs − A c`` whose sum is the step's mass defect. It is corrected where the
+residual is: ``c += α |r|`` with ``α = Σr / (wᵀ|r|)`` (``w`` the column sums of
+``A``, all positive), so the balance holds to round-off and no cell moves by more
+than ``|r_i| / min w`` — the size of the solve's own error, not a rescaling of the
+field. (Where a removal would make a cell negative, that cell is left out.) The
+defect before the correction, relative to ``Σ|rhs|``, is :attr:`balance_defect`;
+the run reports it per step (``<field>_balance`` in ``summary.csv``) and warns
+when it exceeds :data:`BALANCE_WARNING`, i.e. when the solver tolerance, not the
+scheme, limits the field's accuracy.
 
 ``L`` and the system matrix are assembled once; a new Δt rebuilds only the
 system matrix.
@@ -54,9 +58,9 @@ from ..parallel.petsc import create_matrix, get_petsc
 from .multigrid import MultigridHierarchy
 from .solvers import configure_ksp, diffusion_number
 
-MAX_BALANCE_CORRECTION = 1e-5
-"""Largest relative rescaling applied to restore the global balance; a larger
-defect means the solve itself is wrong and is left for the convergence check."""
+BALANCE_WARNING = 1e-6
+"""Relative mass defect of a solve (before its correction) above which a run warns:
+the field is then only as accurate as that (lower ``solver.rtol``)."""
 
 
 @njit(cache=True)
@@ -200,6 +204,9 @@ class ReactionDiffusion:
             self._sources.append((source, mask))
         self._rhs = grid.global_vec()
         self._work = grid.global_vec()
+        self._residual = grid.global_vec()
+        self._spread = grid.global_vec()
+        self.balance_defect = 0.0  # relative mass defect of the last solve, before its correction
         self.A = None
         self.dt = None
         self._column_sums = None
@@ -294,7 +301,7 @@ class ReactionDiffusion:
         self.ksp.setInitialGuessNonzero(True)
         self.ksp.solve(rhs, c)
         self._check_converged(t + dt)
-        self._restore_balance(c, rhs, extra)
+        self._conserve(c, rhs, extra)
 
     def _michaelis_menten_rate(self, c, rate) -> None:
         """``rate = vmax/(km + c)`` (1/min)."""
@@ -311,17 +318,35 @@ class ReactionDiffusion:
         scratch.axpy(1.0, base)
         matrix.setDiagonal(scratch)
 
-    def _restore_balance(self, c, rhs, extra=None) -> None:
-        """Rescale ``c`` so that ``(w + extra)ᵀc = 1ᵀrhs`` holds to round-off (see module
-        doc); ``extra`` is the uptake rate on the diagonal, if any."""
-        target = rhs.sum()
-        actual = self._column_sums.dot(c)
-        if extra is not None:
-            actual += extra.dot(c)
-        if actual > 0.0 and target > 0.0:
-            ratio = target / actual
-            if abs(ratio - 1.0) <= MAX_BALANCE_CORRECTION:
-                c.scale(ratio)
+    def _conserve(self, c, rhs, extra=None) -> None:
+        """Correct ``c`` where the residual of ``A c = rhs`` is, so that the step's
+        global balance holds to round-off (see the module doc); ``extra`` is the
+        uptake rate on the diagonal of ``A``, if any."""
+        r, spread = self._residual, self._spread
+        self.A.mult(c, r)
+        r.aypx(-1.0, rhs)  # r = rhs − A c
+        defect = r.sum()
+        scale = rhs.norm(get_petsc().NormType.NORM_1)
+        self.balance_defect = abs(defect) / scale if scale > 0 else 0.0
+        if defect == 0.0:
+            return
+        r.copy(spread)
+        spread.abs()
+        for _ in range(4):
+            weight = self._column_sums.dot(spread) + (extra.dot(spread) if extra is not None else 0.0)
+            if not weight > 0.0:
+                return
+            alpha = defect / weight
+            if alpha > 0.0:
+                break
+            # a removal: leave out the cells it would make negative, and spread it over the rest
+            local, cell, amount = self.grid.view(spread), self.grid.view(c, readonly=True), -alpha
+            negative = cell < amount * local
+            if not self.grid.comm.allreduce(bool(negative.any())):
+                break
+            local[negative] = 0.0
+            del local, cell
+        c.axpy(alpha, spread)
 
     def steady_state(self, c, t: float = 0.0, *, rtol: float = 1e-12, max_picard: int = 200) -> int:
         """Solve ``L c + U(c) c = b + s(t)`` for the steady state, in place.
@@ -368,7 +393,7 @@ class ReactionDiffusion:
         self.total_iterations += self.iterations
 
     def destroy(self) -> None:
-        for obj in (self.ksp, self.A, self.L, self.boundary, self._rhs, self._work,
+        for obj in (self.ksp, self.A, self.L, self.boundary, self._rhs, self._work, self._residual, self._spread,
                     self._column_sums, self._uptake_diag, self._diagonal, self._extra):
             if obj is not None:
                 obj.destroy()

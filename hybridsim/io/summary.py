@@ -3,17 +3,20 @@ rank 0 (one line per step, flushed, so a running job can be followed with
 ``tail -f``).
 
 Columns: ``step``, ``time`` (min); for each field ``<name>_integral``
-(∫c dV, molecules); with agents ``agents``, ``births``, ``deaths``,
-``absorbed``, ``migrated``, ``reactions`` (events in the step) and, for each
-network species, ``<name>_mean`` and ``<name>_fano`` (variance/mean across
-all cells).
+(∫c dV, molecules) and ``<name>_balance`` (the largest mass defect a solve of the
+step left, relative to the step's total, before it was corrected where the residual
+is; see :mod:`hybridsim.fields.reaction_diffusion`); with mechanics the length,
+area or volume change, absolute (µm^dim) and relative, and the Krylov iterations;
+with agents ``agents``, ``births``, ``deaths``, ``absorbed``, ``migrated``,
+``reactions`` (events in the step) and, for each network species, ``<name>_mean``
+and ``<name>_fano`` (variance/mean across all cells).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..parallel.collective import on_root
+from ..parallel.collective import moments, on_root
 
 SUMMARY_FILE = "summary.csv"
 
@@ -49,7 +52,9 @@ class SummaryWriter:
         """Whether the table already holds a row for ``step`` (after a restart)."""
         return step in self._steps
 
-    def write(self, row: dict) -> None:
+    def write(self, sim) -> None:
+        """Append the row of ``sim``'s current state (collective; rank 0 writes)."""
+        row = summary_row(sim)
         if self.comm.rank != 0:
             return
         if self._file is None:
@@ -69,3 +74,31 @@ def _format(value) -> str:
     if isinstance(value, float):
         return f"{value:.10g}"
     return str(value)
+
+
+def summary_row(sim) -> dict:
+    """One row for the current state of ``sim`` (a :class:`~hybridsim.simulation.Simulation`;
+    collective)."""
+    row = {"step": sim.step_index, "time": sim.t}
+    for name in sim.fields:
+        row[f"{name}_integral"] = sim.total(name)
+        row[f"{name}_balance"] = sim.balance.get(name, 0.0)
+    if sim.mechanics is not None:
+        change, relative = sim.mechanics.size_change()
+        what = ("length", "area", "volume")[sim.grid.dim - 1]
+        row[f"{what}_change"] = change
+        row[f"relative_{what}_change"] = relative
+        row["mechanics_iterations"] = sim.mechanics.iterations
+    if sim.population is None:
+        return row
+    pop = sim.population
+    c = sim.counters
+    stats, events = moments(sim.comm, pop.store.counts, extra=(c.births, c.deaths, c.absorbed, c.migrated,
+                                                               c.reactions))
+    row.update(agents=stats.n, births=int(events[0]), deaths=int(events[1]), absorbed=int(events[2]),
+               migrated=int(events[3]), reactions=int(events[4]))
+    fano = stats.fano
+    for s, name in enumerate(pop.network.species):
+        row[f"{name}_mean"] = float(stats.mean[s])
+        row[f"{name}_fano"] = float(fano[s])
+    return row
