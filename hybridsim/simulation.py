@@ -37,7 +37,7 @@ import numpy as np
 from .config import Config
 from .errors import RunError
 from .fields.multigrid import MultigridHierarchy
-from .fields.reaction_diffusion import BALANCE_WARNING, ReactionDiffusion
+from .fields.reaction_diffusion import ReactionDiffusion
 from .geometry import evaluate
 from .parallel.collective import agree
 from .parallel.grid import Grid
@@ -105,7 +105,6 @@ class Simulation:
         self.timings: dict[str, float] = defaultdict(float)  # stage → wall seconds on this rank
         # field → largest relative mass defect its solves left to the conservative correction this step
         self.balance: dict[str, float] = {}
-        self._balance_warned: set[str] = set()
         self.warn = warn or self._warn
         self._log_stages: dict = {}
         if config.agents is not None:
@@ -268,19 +267,15 @@ class Simulation:
             self._advance_fields(self.t, dt)
         self.t += dt
         self.step_index += 1
-        self._warn_about_balance()
+        self._warn_about_fields()
         if self.mechanics is not None and self.step_index % self.config.mechanics.interval == 0:
             self.solve_mechanics()
 
-    def _warn_about_balance(self) -> None:
-        """Once per field: say so when the solver, not the scheme, limits its accuracy."""
-        for name, defect in self.balance.items():
-            if defect > BALANCE_WARNING and name not in self._balance_warned:
-                self._balance_warned.add(name)
-                self.warn(f"species {name!r}: a solve left a mass defect of {defect:.2g} of the step's total "
-                          f"(more than {BALANCE_WARNING:g}) at t = {self.t:g} min; it was corrected where the residual "
-                          f"is, so molecules are conserved, but the field is only about that accurate: lower "
-                          f"solver.rtol (now {self.config.solver.rtol:g})")
+    def _warn_about_fields(self) -> None:
+        """Pass on what the field solvers noticed (the same on every rank)."""
+        for solver in self.solvers.values():
+            while solver.notes:
+                self.warn(solver.notes.pop(0))
 
     def solve_mechanics(self) -> None:
         """Mechanical equilibrium under the current fields; with
@@ -335,8 +330,10 @@ class Simulation:
             if stencil is not None:
                 with self._stage("sampling"):
                     for u, rate in zip(uptakes, rates):
+                        # what the step's quadrature took from the field (cⁿ⁺¹ in backward Euler)
+                        exposure = self.solvers[u.field].exposure(self.fields[u.field])
                         molecules = h * self.config.molecules_per_concentration * rate
-                        self.population.receive(u, molecules * self.transfer.sample(self.fields[u.field], stencil))
+                        self.population.receive(u, molecules * self.transfer.sample(exposure, stencil))
 
     def total(self, name: str) -> float:
         """Molecules of field ``name``, ∫ c dV (times 0.602214076 molecules/µm³ per nM

@@ -5,7 +5,8 @@ rank 0 (one line per step, flushed, so a running job can be followed with
 Columns: ``step``, ``time`` (min); for each field ``<name>_integral``
 (∫c dV, molecules) and ``<name>_balance`` (the largest mass defect a solve of the
 step left, relative to the step's total, before it was corrected where the residual
-is; see :mod:`hybridsim.fields.reaction_diffusion`); with mechanics the length,
+is; see :mod:`hybridsim.fields.reaction_diffusion`), with Crank–Nicolson
+``<name>_fallbacks`` (steps so far taken as two backward-Euler half steps); with mechanics the length,
 area or volume change, absolute (µm^dim) and relative, and the Krylov iterations;
 with agents ``agents``, ``births``, ``deaths``, ``absorbed``, ``migrated``,
 ``reactions`` (events in the step) and, for each network species, ``<name>_mean``
@@ -83,6 +84,8 @@ def summary_row(sim) -> dict:
     for name in sim.fields:
         row[f"{name}_integral"] = sim.total(name)
         row[f"{name}_balance"] = sim.balance.get(name, 0.0)
+        if sim.config.time.scheme == "crank_nicolson":
+            row[f"{name}_fallbacks"] = sim.solvers[name].fallbacks
     if sim.mechanics is not None:
         change, relative = sim.mechanics.size_change()
         what = ("length", "area", "volume")[sim.grid.dim - 1]

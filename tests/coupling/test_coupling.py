@@ -82,6 +82,21 @@ def test_a_loose_solver_tolerance_still_conserves_molecules_and_says_the_field_i
     assert len(warnings) == 1 and "lower solver.rtol" in warnings[0], result.stderr
 
 
+@pytest.mark.parametrize("splitting", ["lie", "strang"])
+def test_crank_nicolson_exchange_with_the_cells_conserves_molecules(tmp_path, splitting, mpirun):
+    """The cells take up what the scheme's quadrature removed: θcⁿ⁺¹ + (1−θ)cⁿ."""
+    text = (CASES / "closed_exchange.toml").read_text().replace(
+        "t_end = 50.0", f't_end = 50.0\nscheme = "crank_nicolson"\nsplitting = "{splitting}"')
+    cfg = tmp_path / "cn.toml"
+    cfg.write_text(text)
+    result = mpirun.hybridsim(2, "run", str(cfg), "-o", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    field, held, minimum = _totals(tmp_path / "out", 10.0 * 10.0)
+    total = field + held
+    assert np.abs(total - total[0]).max() <= 1e-10 * total[0] and minimum >= 0.0
+    assert held[-1] - held[0] > 0.05 * total[0]
+
+
 def test_the_solver_leaves_a_mass_defect_within_its_tolerance_bound(tmp_path, mpirun):
     """|Σr| ≤ √N ‖r‖ and ‖r‖ ≈ rtol‖rhs‖ ≤ rtol Σ|rhs|: the defect each solve leaves,
     before the correction, is at most √N·rtol of the step's total (N grid cells)."""
