@@ -201,6 +201,8 @@ def cmd_run(args, petsc_args: list[str]) -> int:
         if comm.rank == 0:
             print(f"warning: {text}", file=sys.stderr, flush=True)
 
+    if config.mechanics is not None and config.mechanics.locking_warning():
+        warn(config.mechanics.locking_warning())
     sim = Simulation(config, comm, place_agents=args.restart is None, warn=warn)
 
     restart_step = None

@@ -19,6 +19,9 @@ from .space import AXES, Domain, SpatialValue, face_entries, parse_spatial
 MODELS = {1: ("strip",), 2: ("plane_strain", "plane_stress"), 3: ("solid",)}
 FACE_KINDS = ("free", "clamped", "roller", "traction")
 SOLVERS = ("auto", "multigrid", "gamg")
+INTEGRATIONS = ("full", "selective")
+LOCKING_NU = 0.45
+"""Poisson's ratio above which fully integrated Q1 elements lock (stiffen spuriously)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,15 @@ class Mechanics:
     rtol: float = 1e-8
     max_iterations: int = 2000
     solver: str = "auto"  # "multigrid" (geometric, on the vertex grid), "gamg" (algebraic) or "auto"
+    integration: str = "full"  # "selective": the volumetric part at one point per element, locking-free
+
+    def locking_warning(self) -> str | None:
+        """What a run should say when ν is so close to ½ that full integration locks."""
+        highest = max(self.nu.all_values())
+        if self.model == "strip" or self.integration != "full" or highest <= LOCKING_NU:
+            return None
+        return (f"mechanics.nu reaches {highest:g} (above {LOCKING_NU:g}): fully integrated Q1 elements lock "
+                "there and the displacement is too small; set mechanics.integration = 'selective' (locking-free)")
 
     def constrained_components(self) -> set[int]:
         """Displacement components fixed somewhere on the boundary."""
@@ -138,10 +150,11 @@ def parse_mechanics(t: Table, domain: Domain, field_names: tuple[str, ...]) -> M
     rtol = t.number("rtol", Mechanics.rtol, positive=True)
     max_iterations = t.integer("max_iterations", Mechanics.max_iterations, minimum=1)
     solver = t.string("solver", Mechanics.solver, choices=SOLVERS)
+    integration = t.string("integration", Mechanics.integration, choices=INTEGRATIONS)
     t.finish()
     mech = Mechanics(E=E, nu=nu, model=model, boundary=tuple((f[0], f[1]) for f in faces), active=active,
                      body_force=body_force, interval=interval, advect_agents=advect, rtol=rtol,
-                     max_iterations=max_iterations, solver=solver)
+                     max_iterations=max_iterations, solver=solver, integration=integration)
     missing = sorted(set(range(dim)) - mech.constrained_components())
     if missing:
         names = ", ".join(AXES[a] for a in missing)

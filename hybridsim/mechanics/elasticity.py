@@ -9,8 +9,9 @@ displacement lives on the cell corners, a DMDA with ``cells + 1`` points and
 ``dof = dim`` whose ownership follows the field grid's (a rank's elements only
 touch its own and its ghost vertices, so assembly and loads need no extra
 communication). Linear elements are second-order accurate in the displacement
-and do not lock in bending-free problems like these; ν close to ½ would lock,
-and is refused in the config.
+and do not lock in bending-free problems like these; as ν → ½ full
+integration locks, and ``mechanics.integration = "selective"`` (the volumetric
+part at one point per element, :class:`~.element.ReferenceElement`) does not.
 
 Boundary conditions: clamped (u = 0) and roller (u·n = 0) rows and columns are
 removed symmetrically (``zeroRowsColumns``), so the operator stays SPD for CG;
@@ -72,7 +73,9 @@ def describe_mechanics(m: Mechanics, d: Domain, ranks: int) -> list[str]:
     # isotropic free contraction per unit concentration: ε = −α c / (dim·K), K the model's bulk modulus
     bulk = E_grid if d.dim == 1 else (d.dim * lam + 2 * mu) / d.dim
     lines = [f"mechanics: {m.model.replace('_', ' ')}, E = {_span(E)} Pa" + (f", ν = {_span(nu)}" if d.dim > 1 else "")
-             + f"; λ = {_span(lam)} Pa, μ = {_span(mu)} Pa"]
+             + f"; λ = {_span(lam)} Pa, μ = {_span(mu)} Pa; {m.integration} integration"]
+    if m.locking_warning():
+        lines.append(f"  warning: {m.locking_warning()}")
     faces = ", ".join(f"{ax}: {lo.kind}/{hi.kind}" for ax, (lo, hi) in zip("xyz", m.boundary))
     lines.append(f"  boundaries (low/high face): {faces}")
     if m.active is not None:
@@ -193,10 +196,11 @@ class Elasticity:
     def _assemble(self) -> None:
         PETSc = get_petsc()
         el = self.element
+        K_lambda = el.K_lambda_reduced if self.mechanics.integration == "selective" else el.K_lambda
         dofs = self._element_dofs
         for s in range(0, len(dofs), _CHUNK):
             part = slice(s, s + _CHUNK)
-            values = (self.lam[part, None, None] * el.K_lambda + self.mu[part, None, None] * el.K_mu)
+            values = (self.lam[part, None, None] * K_lambda + self.mu[part, None, None] * el.K_mu)
             self.A.setValuesLocalRCV(dofs[part], dofs[part], values.reshape(len(values), -1),
                                      addv=PETSc.InsertMode.ADD_VALUES)
         self.A.assemble()

@@ -53,6 +53,11 @@ class ReferenceElement:
     K_lambda, K_mu:
         ``(n_dof, n_dof)`` stiffness parts; ``λ·K_λ + μ·K_μ`` is the element
         stiffness (µm^(dim−2) times the unit of λ, μ).
+    K_lambda_reduced:
+        ``K_λ`` by one-point quadrature at the centre: with it (and ``K_μ`` in full)
+        the element is selectively reduced integrated — a constant volumetric strain
+        per element, as in a Q1/P0 mixed method (B-bar) — and does not lock as
+        ν → ½ (Hughes, *The Finite Element Method*, 1987, §4.5).
     stress_load:
         ``(n_nodes, dim)``: ``∫_e ∂N_n/∂x_b dV`` (µm^(dim−1)). A stress ``σ``
         constant on the element loads node ``n``, component ``i``, with
@@ -70,6 +75,7 @@ class ReferenceElement:
     h: tuple[float, ...]
     K_lambda: np.ndarray
     K_mu: np.ndarray
+    K_lambda_reduced: np.ndarray
     stress_load: np.ndarray
     mass: np.ndarray
     gauss_points: np.ndarray
@@ -105,10 +111,11 @@ def reference_element(h) -> ReferenceElement:
         K_lambda += weight * np.einsum("ni,mj->nimj", G, G).reshape(nodes * dim, -1)
         K_mu += weight * (np.einsum("ij,nb,mb->nimj", eye, G, G)
                           + np.einsum("nj,mi->nimj", G, G)).reshape(nodes * dim, -1)
+    centre = _shape_gradients(np.full(dim, 0.5), h)
+    K_lambda_reduced = float(np.prod(h)) * np.einsum("ni,mj->nimj", centre, centre).reshape(nodes * dim, -1)
     return ReferenceElement(
-        dim=dim, h=tuple(h), K_lambda=K_lambda, K_mu=K_mu, stress_load=stress_load, mass=mass,
-        gauss_points=points * h, gauss_weight=weight,
-        centre_gradient=_shape_gradients(np.full(dim, 0.5), h),
+        dim=dim, h=tuple(h), K_lambda=K_lambda, K_mu=K_mu, K_lambda_reduced=K_lambda_reduced,
+        stress_load=stress_load, mass=mass, gauss_points=points * h, gauss_weight=weight, centre_gradient=centre,
     )
 
 
