@@ -17,6 +17,16 @@ direct method; with no low-copy species it is Poisson leaping.
 A leap that would drive a count negative is halved and redrawn. Draws come from
 the agent's own stream (:data:`~hybridsim.agents.rng.STREAM_HYBRID`), so results
 do not depend on the rank or on the other agents.
+
+What is approximate, and by how much: within a leap the discrete propensities are
+held at their values at the leap's start (the clock runs down by ``a_d·τ``, the
+firing reaction is chosen with those values), and a chosen event whose reactant
+the leap used up is dropped. That is exact when no discrete propensity depends on
+a leaped species; otherwise each leap's integral is off by at most ``ε/2`` of
+itself (a leaped species changes by at most ``ε`` of its count per leap, and a
+first-order dependence passes that on), a relative bias of the discrete rates of
+order ``ε/2`` — 0.5 % at the default ε = 0.01 (tested on a gene whose activation
+is proportional to its leaped protein, against exact SSA).
 """
 
 from __future__ import annotations
