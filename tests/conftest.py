@@ -6,6 +6,7 @@
   ``mpirun.env()`` (the environment a child ``mpirun`` needs). A test that uses it
   is marked ``mpi``, so ``pytest -m "not mpi"`` runs on one process only.
 * ``hybridsim_cli(*args)`` runs the command line in one plain process (no mpirun).
+* ``written_on(path)`` is the set of rank counts that wrote an output file or checkpoint.
 * ``one_error_line(result, code, expected)`` asserts the contract for bad input:
   exit ``code``, one ``error: …`` line containing ``expected``, no traceback.
 
@@ -92,6 +93,21 @@ def one_error_line():
         assert "Traceback" not in result.stdout + result.stderr
 
     return check
+
+
+@pytest.fixture(scope="session")
+def written_on():
+    def ranks(path) -> set[int]:
+        """The rank counts that wrote an output file's steps (or a checkpoint), so a test of
+        rank independence knows it really ran on the ranks it meant."""
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            if "steps" in f:
+                return {int(f["steps"][name].attrs["ranks"]) for name in f["steps"]}
+            return {int(f.attrs["ranks"])}
+
+    return ranks
 
 
 def pytest_collection_modifyitems(config, items):

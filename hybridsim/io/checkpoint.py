@@ -4,8 +4,9 @@ One HDF5 file per checkpoint, ``checkpoint-<step>.h5``, written collectively
 with the ``mpio`` driver::
 
     /                    attrs: format_version, hybridsim_version, config_hash, config (TOML
-                         text), step, time (min), seed, next_id, agent_count, structure (JSON:
-                         grid, field names, network species and reactions)
+                         text), step, time (min), seed, next_id, agent_count, ranks (how many
+                         wrote it), structure (JSON: grid, field names, network species and
+                         reactions)
     /fields/<name>       float64, natural grid order, shape (nz, ny, nx); attr checksum
     /agents/<column>     ids, position, counts, age[, direction][, reservoir] at offsets from
                          an exclusive scan of the ranks' counts; attr checksum
@@ -186,6 +187,7 @@ def _write_contents(sim, f) -> None:
     f.attrs["time"] = sim.t
     f.attrs["seed"] = cfg.seed
     f.attrs["next_id"] = sim.next_id
+    f.attrs["ranks"] = comm.size
     keys = _natural_keys(grid) if sim.fields else None
     shape = tuple(reversed(cfg.domain.cells))
     box = grid.natural_slices()

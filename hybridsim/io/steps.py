@@ -1,6 +1,6 @@
 """The skeleton of hybridsim's output files: one HDF5 file per kind of output
 (fields, agents, mechanics), one group ``/steps/NNNNNN`` per output time with
-attributes ``time`` (min) and ``step``, and an XDMF file that rank 0 rewrites
+attributes ``time`` (min), ``step`` and ``ranks`` (how many wrote it), and an XDMF file that rank 0 rewrites
 after every output. After a restart the file is continued: outputs written
 after the checkpoint's step (by a run that crashed later) are dropped.
 """
@@ -56,6 +56,7 @@ class StepFile:
         group = self.file["steps"].create_group(f"{len(self._records):06d}")
         group.attrs["time"] = time
         group.attrs["step"] = step
+        group.attrs["ranks"] = self.comm.size  # provenance: the outputs do not depend on it
         for key, value in attrs.items():
             group.attrs[key] = value
         return group

@@ -21,12 +21,13 @@ def _final_agents(path):
 
 
 @pytest.fixture(scope="module")
-def example_runs(tmp_path_factory, mpirun):
+def example_runs(tmp_path_factory, mpirun, written_on):
     runs = {}
     for n in (1, 2, 4):
         out = tmp_path_factory.mktemp(f"cells{n}")
         result = mpirun.hybridsim(n, "run", str(EXAMPLE), "-o", str(out), "--quiet", "--t-end", "240")
         assert result.returncode == 0, result.stderr
+        assert written_on(out / "agents.h5") == {n}
         runs[n] = _final_agents(out / "agents.h5")
     return runs
 
@@ -122,13 +123,14 @@ boundary = { x_min = "absorbing", y_max = "reflecting" }
 
 
 @pytest.mark.mpi
-def test_3d_lattice_brownian_tau_leaping_run_is_bitwise_identical_on_1_2_4_ranks(tmp_path, mpirun):
+def test_3d_lattice_brownian_tau_leaping_run_is_bitwise_identical_on_1_2_4_ranks(tmp_path, mpirun, written_on):
     cfg = tmp_path / "case.toml"
     cfg.write_text(LATTICE_3D)
     states = {}
     for n in (1, 2, 4):
         result = mpirun.hybridsim(n, "run", str(cfg), "-o", str(tmp_path / f"out{n}"), "--quiet")
         assert result.returncode == 0, result.stderr
+        assert written_on(tmp_path / f"out{n}" / "agents.h5") == {n}
         states[n] = _final_agents(tmp_path / f"out{n}" / "agents.h5")
     reference, attrs, counts = states[1]
     assert attrs["next_id"] > 576 + 300 + 10  # daughters were born (lattice 12·8·6 sites + 300)

@@ -98,8 +98,10 @@ region = { center = [30.0, 10.0, 20.0], radius = 8.0 }
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("text", [GRID_2D, GRID_3D], ids=["2d", "3d"])
-def test_same_field_on_1_2_and_4_ranks(tmp_path, text, mpirun):
-    finals = {n: _final(_run(mpirun, tmp_path, n, text)) for n in RANKS}
+def test_same_field_on_1_2_and_4_ranks(tmp_path, text, mpirun, written_on):
+    paths = {n: _run(mpirun, tmp_path, n, text) for n in RANKS}
+    assert all(written_on(path) == {n} for n, path in paths.items())
+    finals = {n: _final(path) for n, path in paths.items()}
     reference = finals[1]
     assert np.abs(reference).max() > 0.1
     for n in RANKS[1:]:

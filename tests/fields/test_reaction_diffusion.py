@@ -68,21 +68,25 @@ def test_inward_flux_boundary_gives_closed_form_profile():
     assert all(3.6 < a / b < 4.4 for a, b in zip(errors, errors[1:])), errors
 
 
-def test_michaelis_menten_uptake_satisfies_first_integral():
+def test_michaelis_menten_uptake_satisfies_first_integral_at_second_order():
     # D c'' = vmax c/(km + c), c(0) = c0, c'(L) = 0. Multiplying by c' and integrating:
-    # D/2 c'(0)² = vmax [(c0 − cL) − km ln((km + c0)/(km + cL))], with cL = c(L).
-    D, vmax, km, c0, L, n = 4.0, 0.5, 0.8, 3.0, 20.0, 800
-    x, c, grid, rd = _steady_1d(
-        n, f'D = {D}\nuptake = {{ vmax = {vmax}, km = {km} }}\nboundary.x_min = {{ type = "dirichlet", value = {c0} }}',
-        length=L)
-    h = L / n
-    slope0 = 2 * (c[0] - c0) / h  # flux through the Dirichlet face
-    # c at x = L from the last two cell centres (zero slope there)
-    cL = c[-1] + (c[-1] - c[-2]) / 8
-    lhs = D / 2 * slope0**2
-    rhs = vmax * ((c0 - cL) - km * math.log((km + c0) / (km + cL)))
-    assert abs(lhs - rhs) < 2e-3 * rhs
-    assert (c > 0).all() and (np.diff(c) < 0).all()
+    # D/2 c'(0)² = vmax [(c0 − cL) − km ln((km + c0)/(km + cL))], with cL = c(L). The
+    # discrete solution meets it to O(h²): the defect falls by 4 per halving of h.
+    D, vmax, km, c0, L = 4.0, 0.5, 0.8, 3.0, 20.0
+    defects = []
+    for n in (100, 200, 400, 800):
+        dirichlet = f'boundary.x_min = {{ type = "dirichlet", value = {c0} }}'
+        x, c, grid, rd = _steady_1d(n, f"D = {D}\nuptake = {{ vmax = {vmax}, km = {km} }}\n{dirichlet}", length=L)
+        h = L / n
+        slope0 = 2 * (c[0] - c0) / h  # flux through the Dirichlet face
+        cL = c[-1] + (c[-1] - c[-2]) / 8  # c at x = L from the last two cell centres (zero slope there)
+        lhs = D / 2 * slope0**2
+        rhs = vmax * ((c0 - cL) - km * math.log((km + c0) / (km + cL)))
+        defects.append(abs(lhs - rhs) / rhs)
+        assert (c > 0).all() and (np.diff(c) < 0).all()
+    ratios = [a / b for a, b in zip(defects, defects[1:])]
+    assert all(3.8 < r < 4.2 for r in ratios), (ratios, defects)
+    assert defects[-1] < 1e-5
 
 
 @pytest.mark.parametrize("scheme,order", [("backward_euler", 1), ("crank_nicolson", 2)])

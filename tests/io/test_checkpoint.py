@@ -51,13 +51,17 @@ def uninterrupted(tmp_path_factory, mpirun):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("n", (1, 2, 4))
-def test_written_on_two_ranks_continued_on_n_equals_the_uninterrupted_run(tmp_path, uninterrupted, n, mpirun):
+def test_written_on_two_ranks_continued_on_n_equals_the_uninterrupted_run(tmp_path, uninterrupted, n, mpirun,
+                                                                          written_on):
     out = tmp_path / "out"
     first = mpirun.hybridsim(2, "run", str(AGENTS), "-o", str(out), "--quiet", "--t-end", "40")
     assert first.returncode == 0, first.stderr
+    assert written_on(_newest(out)) == {2}
     second = mpirun.hybridsim(n, "run", str(AGENTS), "-o", str(out), "--restart", "latest")
     assert second.returncode == 0, second.stderr
     assert "restarted from" in second.stdout and "step 40" in second.stdout
+    assert written_on(_newest(out)) == {n}
+    assert written_on(out / "agents.h5") == ({2} | {n})  # the first outputs by 2 ranks, the rest by n
     state = _final_state(_newest(out))
     assert state.keys() == uninterrupted.keys()
     for key, value in uninterrupted.items():

@@ -47,7 +47,7 @@ def _displacement(out):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("case", list(CASES))
-def test_same_displacement_on_1_2_and_4_ranks(tmp_path, case, mpirun):
+def test_same_displacement_on_1_2_and_4_ranks(tmp_path, case, mpirun, written_on):
     cfg = tmp_path / "mech.toml"
     cfg.write_text(CONFIG.format(**CASES[case]))
     results = {}
@@ -55,6 +55,7 @@ def test_same_displacement_on_1_2_and_4_ranks(tmp_path, case, mpirun):
         out = tmp_path / f"out{n}"
         run = mpirun.hybridsim(n, "run", str(cfg), "-o", str(out), "--quiet")
         assert run.returncode == 0, run.stderr
+        assert written_on(out / "mechanics.h5") == {n}
         results[n] = _displacement(out)
     scale = np.abs(results[1]).max()
     assert scale > 0.1  # µm: a real deformation

@@ -15,6 +15,7 @@ def test_migration_loses_and_duplicates_nothing(n, dim, mode, mpirun):
     result = mpirun(n, [str(CASES / "migration.py"), str(dim), mode])
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["ranks"] == n
     assert report["total"] == report["expected_total"]
     assert report["unique"] == report["total"]
     assert report["same_ids"] and report["payload_intact"]

@@ -67,7 +67,7 @@ if comm.rank == 0:
     natural = np.zeros(tuple(reversed(cells)))
     for slices, block in parts:
         natural[slices] = block
-    print(json.dumps({"value_error": value_error, "gradient_error": gradient_error,
+    print(json.dumps({"ranks": comm.size, "value_error": value_error, "gradient_error": gradient_error,
                       "constant_error": constant_error, "deposited": total, "given": float(amounts.sum()),
                       "min": float(natural.min()), "field": natural.ravel().tolist()}))
 for obj in (c, ones, target):

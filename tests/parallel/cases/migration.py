@@ -79,6 +79,7 @@ if rank == 0:
     pairs = np.concatenate(pairs)
     order = np.argsort(pairs[:, 0])
     print(json.dumps({
+        "ranks": comm.size,
         "total": int(ids_all.size),
         "expected_total": int(expected.size),
         "unique": int(np.unique(ids_all).size),
