@@ -51,10 +51,11 @@ class MpiRunner:
             pytest.fail("mpirun is not on PATH: run `make test` (scripts/setup.sh installs OpenMPI)")
         return ["mpirun", "-q", "-n", str(n), sys.executable, *args]
 
-    def __call__(self, n: int, args: list[str], *, cwd=None, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-        """``mpirun -n n python args…``."""
-        return subprocess.run(self.command(n, args), capture_output=True, text=True, env=self.env(), cwd=cwd,
-                              timeout=timeout)
+    def __call__(self, n: int, args: list[str], *, cwd=None, timeout: float = TIMEOUT,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """``mpirun -n n python args…`` (``env``: variables to add)."""
+        return subprocess.run(self.command(n, args), capture_output=True, text=True, env={**self.env(), **(env or {})},
+                              cwd=cwd, timeout=timeout)
 
     def hybridsim(self, n: int, *args: str, **kw) -> subprocess.CompletedProcess:
         """``mpirun -n n hybridsim args…``."""

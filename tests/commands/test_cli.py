@@ -1,6 +1,7 @@
 """The command line: version, help, check's derived scales and memory, every example valid, ssa."""
 
 import math
+import os
 import re
 import subprocess
 import sys
@@ -121,3 +122,19 @@ def test_check_names_the_preconditioner_the_run_uses(name, mpirun, hybridsim_cli
         predicted = {s: check_line.split()[-1] for s in used
                      for check_line in check.stdout.splitlines() if check_line.split()[:1] == [s]}
         assert used and predicted == used, (n, used, check.stdout)
+
+
+def test_ranks_print_nothing_but_rank_zero_lines_even_with_colorama_installed(tmp_path, mpirun):
+    """numba colours its messages with colorama when it is installed, and colorama then
+    writes a colour reset at every process's exit — on every rank, landing in batch logs
+    in front of error lines. With colorama importable, a run on 4 ranks prints rank 0's
+    lines only and no escape sequence."""
+    env = {"PYTHONPATH": ":".join(filter(None, [str(Path(__file__).parent / "cases"),
+                                                 os.environ.get("PYTHONPATH")]))}
+    result = mpirun.hybridsim(4, "run", str(EXAMPLES / "cells.toml"), "-o", str(tmp_path / "out"), "--steps", "2",
+                              env=env)
+    bad = mpirun.hybridsim(4, "run", str(tmp_path / "absent.toml"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout + result.stderr and result.stderr == ""
+    assert result.stdout.count(f"hybridsim {package.__version__}:") == 1  # the banner, once
+    assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.splitlines()) == 1, bad.stderr
