@@ -11,6 +11,12 @@ Columns (``n`` rows are live, the arrays are longer to make appends cheap):
                                persistent motility; a zero row means "draw one")
 ``reservoir``  float64 (n, k)  molecules taken up but not yet whole (only with uptake
                                into a species; the whole ones join ``counts``)
+``volume``     float64 (n,)    µm³ (only for cells with a body, as the next two)
+``radius``     float64 (n,)    µm, of the sphere of that volume
+``pressure``   float64 (n,)    simple pressure of the last mechanics substep
+``hypoxia``    float64 (n,)    min spent below the necrosis threshold (only with necrosis,
+                               as the next)
+``necrotic``   float64 (n,)    the volume when the cell turned necrotic, µm³ (0: it is not)
 =============  ==============  =====================================================
 
 There is no Python object per agent. Appends grow the arrays geometrically
@@ -26,13 +32,21 @@ import numpy as np
 GROWTH = 1.5
 
 
-def column_bytes(dim: int, n_species: int, persistent: bool, reservoirs: int = 0) -> dict[str, int]:
+SCALAR_COLUMNS = ("ids", "age", "volume", "radius", "pressure", "hypoxia", "necrotic")
+BODY_COLUMNS = ("volume", "radius", "pressure")
+NECROSIS_COLUMNS = ("hypoxia", "necrotic")
+
+
+def column_bytes(dim: int, n_species: int, persistent: bool, reservoirs: int = 0, body: bool = False,
+                 necrosis: bool = False) -> dict[str, int]:
     """Bytes per agent of each column (all elements are 8 bytes)."""
     widths = {"ids": 1, "position": dim, "counts": n_species, "age": 1}
     if persistent:
         widths["direction"] = dim
     if reservoirs:
         widths["reservoir"] = reservoirs
+    for name in (BODY_COLUMNS if body else ()) + (NECROSIS_COLUMNS if necrosis else ()):
+        widths[name] = 1
     return {name: 8 * w for name, w in widths.items()}
 
 
@@ -48,11 +62,12 @@ class AgentStore:
     """
 
     def __init__(self, dim: int, n_species: int, *, persistent: bool = False, reservoirs: int = 0,
-                 capacity: int = 1024):
+                 body: bool = False, necrosis: bool = False, capacity: int = 1024):
         self.dim = dim
         self.n_species = n_species
         self.n = 0
-        self._widths = {name: b // 8 for name, b in column_bytes(dim, n_species, persistent, reservoirs).items()}
+        self._widths = {name: b // 8 for name, b in column_bytes(dim, n_species, persistent, reservoirs, body,
+                                                                 necrosis).items()}
         self._dtypes = {name: (np.int64 if name in ("ids", "counts") else np.float64) for name in self._widths}
         self._data = {name: self._empty(name, max(capacity, 16)) for name in self._widths}
 
@@ -60,7 +75,7 @@ class AgentStore:
 
     def _empty(self, name: str, rows: int) -> np.ndarray:
         width = self._widths[name]
-        shape = (rows,) if name in ("ids", "age") else (rows, width)
+        shape = (rows,) if name in SCALAR_COLUMNS else (rows, width)
         return np.zeros(shape, dtype=self._dtypes[name])
 
     @property
@@ -123,8 +138,9 @@ class AgentStore:
 
     # ----------------------------------------------------------------- changes
 
-    def append(self, ids, position, counts, age=None, direction=None) -> None:
-        """Add agents; ``age`` defaults to 0 and ``direction`` to "draw one"."""
+    def append(self, ids, position, counts, age=None, direction=None, **columns) -> None:
+        """Add agents; ``age`` defaults to 0 and ``direction`` to "draw one"; the other
+        columns (``volume``, ``radius``, …) take ``columns[name]`` if given, else 0."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         k = ids.size
         self.reserve(self.n + k)
@@ -135,9 +151,12 @@ class AgentStore:
         self._data["age"][sl] = 0.0 if age is None else age
         if "direction" in self._data:
             self._data["direction"][sl] = 0.0 if direction is None else direction
-        if "reservoir" in self._data:
-            self._data["reservoir"][sl] = 0.0
+        for name in self._data.keys() - {"ids", "position", "counts", "age", "direction"}:
+            self._data[name][sl] = columns.get(name, 0.0)
         self.n += k
+
+    def has(self, name: str) -> bool:
+        return name in self._data
 
     def append_columns(self, columns: dict) -> None:
         """Append agents given as one array per column (every column of the store)."""

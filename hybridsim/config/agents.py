@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from .bodies import Body, parse_body
 from .network import Modulation, Network, parse_modulated_value
 from .reader import Table, as_table, check_count, check_key_name, check_number
 from .space import Region, face_entries, optional_region
@@ -62,12 +63,14 @@ class Threshold:
 class Fate:
     """A division or death process: an event ``rate`` (1/min, optionally modulated
     by a species), and/or a ``threshold`` that triggers it deterministically;
-    only cells at least ``min_age`` min old take part."""
+    only cells at least ``min_age`` min old take part, and, with ``pressure``
+    (cells with a body), only while their simple pressure is above or below a value."""
 
     rate: float = 0.0
     modulation: Modulation | None = None
     threshold: Threshold | None = None
     min_age: float = 0.0
+    pressure: Threshold | None = None  # species "pressure": the gate on the cell's simple pressure
 
     @property
     def active(self) -> bool:
@@ -116,6 +119,7 @@ class Agents:
     hybrid_threshold: int = 200
     uptake: tuple[CellUptake, ...] = ()
     chemotaxis: Chemotaxis | None = None
+    body: Body | None = None  # cells with size, growth and contact forces (None: points)
 
     @property
     def reservoirs(self) -> tuple[CellUptake, ...]:
@@ -179,7 +183,7 @@ def _placement(t: Table, size: tuple[float, ...], network: Network, base_dir) ->
     return Placement("file", file=str(path), counts=tuple(counts))
 
 
-def _fate(t: Table | None, network: Network, what: str) -> Fate:
+def _fate(t: Table | None, network: Network, what: str, body: bool) -> Fate:
     if t is None:
         return Fate()
     rate, modulation = 0.0, None
@@ -198,8 +202,19 @@ def _fate(t: Table | None, network: Network, what: str) -> Fate:
         tt.finish()
         threshold = Threshold(species, value, has[0] == "above")
     min_age = t.number("min_age", 0.0, unit="min", minimum=0.0)
+    pressure = None
+    pt = t.table("pressure")
+    if pt is not None:
+        if not body:
+            raise InputError(f"{pt.path} needs [agents.body]: only cells with a body feel a pressure")
+        has = [k for k in ("above", "below") if pt.has(k)]
+        if len(has) != 1:
+            raise InputError(f"{pt.path} needs exactly one of above = p or below = p (simple pressure)")
+        value = pt.number(has[0], minimum=0.0)
+        pt.finish()
+        pressure = Threshold("pressure", value, has[0] == "above")
     t.finish()
-    fate = Fate(rate, modulation, threshold, min_age)
+    fate = Fate(rate, modulation, threshold, min_age, pressure)
     if not fate.active:
         raise InputError(f"{t.path} needs a rate (1/min) or a threshold for {what}")
     return fate
@@ -264,6 +279,16 @@ def _chemotaxis(t: Table | None, fields: tuple[str, ...]) -> Chemotaxis | None:
     return Chemotaxis(field_name, chi, vmax)
 
 
+def _body(t: Table, network: Network, fields: tuple[str, ...]) -> Body | None:
+    body, contact, necrosis = (t.table(name) for name in ("body", "contact", "necrosis"))
+    if body is None:
+        for table in (contact, necrosis):
+            if table is not None:
+                raise InputError(f"{table.path} needs [agents.body]: only cells with a body touch or turn necrotic")
+        return None
+    return parse_body(body, contact, necrosis, network, fields)
+
+
 def parse_agents(t: Table, size: tuple[float, ...], periodic: tuple[bool, ...], network: Network | None,
                  base_dir=None, fields: tuple[str, ...] = ()) -> Agents:
     """Validate the ``[agents]`` table in a domain of ``size`` (µm) (``network`` is the
@@ -279,6 +304,11 @@ def parse_agents(t: Table, size: tuple[float, ...], periodic: tuple[bool, ...], 
         if not isinstance(item, dict):
             raise InputError(f"{key} must be a table, e.g. {{ count = 1000 }}")
         placements.append(_placement(as_table(item, key), size, network, base_dir))
+    body = _body(t, network, fields)
+    has_body = body is not None
+    if has_body and t.has("diameter"):
+        raise InputError(f"{t.key('diameter')} is the size of point cells; cells with [agents.body] take "
+                         "agents.body.radius (µm)")
     diameter = t.number("diameter", Agents.diameter, unit="µm", positive=True)
     method = t.string("method", Agents.method, choices=METHODS)
     epsilon = t.number("tau_epsilon", Agents.tau_epsilon, positive=True)
@@ -290,14 +320,15 @@ def parse_agents(t: Table, size: tuple[float, ...], periodic: tuple[bool, ...], 
     agents = Agents(
         placements=tuple(placements),
         motility=_motility(t.table("motility"), network),
-        division=_fate(t.table("division"), network, "division"),
-        death=_fate(t.table("death"), network, "death"),
+        division=_fate(t.table("division"), network, "division", has_body),
+        death=_fate(t.table("death"), network, "death", has_body),
         boundary=_boundary(t.table("boundary"), periodic),
         diameter=diameter,
         method=method,
         tau_epsilon=epsilon,
         hybrid_threshold=threshold,
         uptake=_uptakes(t, network, fields),
+        body=body,
         chemotaxis=_chemotaxis(t.table("chemotaxis"), fields),
     )
     t.finish()

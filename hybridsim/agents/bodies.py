@@ -1,0 +1,151 @@
+"""What cells with bodies do on one rank (numpy on the store's columns; no MPI):
+grow, turn necrotic and shrink, divide by volume, and move under contact forces.
+
+Growth (µm³/min) is forward Euler per coupling step: ``V += Δt·g·f``, ``f`` the
+modulation by a species or by the field at the cell, 0 while the cell's simple
+pressure is at least ``arrest_pressure`` (contact inhibition) or it is necrotic.
+A cell whose necrosis field stays below the threshold for ``after`` min turns
+necrotic: its volume at that moment is kept in ``necrotic``, it neither grows, nor
+divides, nor moves by itself, and loses volume as ``dV/dt = −shrink·V`` (solved
+exactly over a step) until it reaches ``remove_at`` of that volume, when it is
+removed. A division halves the volume; the two daughters (radius ``r_d = 2^(-1/3)
+r``) sit at ``±(r − r_d)`` from the mother's centre along a random axis, so both lie
+inside her, overlapping, and the contact forces push them apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..config.bodies import Body
+from .compiled import modulation_factor
+from .contact import POTENTIAL, SPRING, contact_velocities
+from .motility import PERIODIC
+
+
+def radius_of(volume: np.ndarray) -> np.ndarray:
+    """Radius (µm) of a sphere of ``volume`` (µm³)."""
+    return np.cbrt(3.0 * volume / (4.0 * math.pi))
+
+
+def grow(store, body: Body, dt: float, species_factor, fields: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Grow, or shrink the necrotic, over ``dt`` min; returns the rows of the necrotic
+    cells that shrank away (for the caller to remove). ``species_factor(modulation)``
+    gives a species modulation per cell; ``fields`` the sampled fields."""
+    volume = store.column("volume")
+    necrotic = store.column("necrotic") if store.has("necrotic") else np.zeros(store.n)
+    dying = necrotic > 0  # necrotic since before this step: they shrink over it
+    if body.necrosis is not None:
+        n = body.necrosis
+        hypoxia = store.column("hypoxia")
+        low = fields[n.field] < n.below
+        hypoxia[...] = np.where(low, hypoxia + dt, 0.0) * (necrotic == 0) + hypoxia * (necrotic > 0)
+        turning = (necrotic == 0) & (hypoxia >= n.after)
+        necrotic[turning] = volume[turning]
+    if body.growth > 0:
+        if body.growth_modulation is None:
+            factor = 1.0
+        elif body.growth_by_field:
+            factor = modulation_factor(body.growth_modulation, fields[body.growth_modulation.source])
+        else:
+            factor = species_factor(body.growth_modulation)
+        free = (store.column("pressure") < body.arrest_pressure) & (necrotic == 0)
+        volume += dt * body.growth * factor * free
+    gone = np.empty(0, dtype=np.int64)
+    if body.necrosis is not None:
+        volume[dying] *= math.exp(-body.necrosis.shrink * dt)
+        gone = np.nonzero(dying & (volume <= body.necrosis.remove_at * necrotic))[0]
+    store.column("radius")[...] = radius_of(volume)
+    return gone
+
+
+def ready_to_divide(store, body: Body) -> np.ndarray:
+    """Cells whose volume reached the division volume (not necrotic)."""
+    if body.division_volume <= 0:
+        return np.zeros(store.n, dtype=bool)
+    ready = store.column("volume") >= body.division_volume
+    if store.has("necrotic"):
+        ready &= store.column("necrotic") == 0
+    return ready
+
+
+def split(store, mothers: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Halve the mothers' volumes; returns each daughter's offset from the mother's
+    centre along the unit ``axis`` rows (the mother moves by minus it) and the body
+    columns of the new daughters."""
+    volume = store.column("volume")
+    radius = store.column("radius")
+    before = radius[mothers].copy()
+    volume[mothers] *= 0.5
+    radius[mothers] = radius_of(volume[mothers])
+    offset = axis * (before - radius[mothers])[:, None]
+    columns = {"volume": volume[mothers].copy(), "radius": radius[mothers].copy()}
+    return offset, columns
+
+
+def substeps(body: Body, dt: float) -> int:
+    """Mechanics substeps in a coupling step of ``dt`` min: the fewest equal ones no
+    longer than ``body.contact.dt``."""
+    return max(1, math.ceil(dt / body.contact.dt * (1 - 1e-12)))
+
+
+def interaction_distance(body: Body, largest_radius: float) -> float:
+    """Centre distance (µm) beyond which two cells of at most ``largest_radius`` do not touch."""
+    return 2.0 * largest_radius * body.contact.reach
+
+
+def substep_bytes(dim: int) -> int:
+    """Bytes per cell a mechanics substep allocates on top of the store: positions,
+    and radii of the owned cells and ghosts in cell-list order, the list's order and
+    bins, its bin starts (one bin per cell allowed for: a confluent tissue has fewer)
+    and the velocities."""
+    return 8 * (dim + 1 + 1 + dim + 1 + 1 + 1)
+
+
+def describe(body: Body, dim: int) -> list[str]:
+    """What ``hybridsim check`` says of the cells' bodies."""
+    c = body.contact
+    shape = "spheres" if dim == 3 else ("spheres in a monolayer" if dim == 2 else "spheres on a line")
+    lines = [f"bodies: radius {body.radius:g} µm ({shape}, volume {body.volume:.6g} µm³); growth "
+             + (f"{body.growth:g} µm³/min" if body.growth else "none")
+             + (f", division at {body.division_volume:g} µm³" if body.division_volume else "")]
+    if c.model == "potential":
+        law = (f"potential (PhysiCell): repulsion {c.repulsion:g} µm/min, adhesion {c.adhesion:g} µm/min "
+               f"within {c.max_adhesion_distance:g}·(r_i + r_j)")
+    else:
+        law = f"spring (Chaste): stiffness {c.stiffness:g}/min, cutoff {c.cutoff:g}·(r_i + r_j)"
+    lines.append(f"  contact: {law}; drag {c.drag:g}; substep {c.dt:g} min"
+                 + (f"; wall {c.wall:g} µm/min" if c.wall else ""))
+    if body.necrosis is not None:
+        n = body.necrosis
+        lines.append(f"  necrosis: after {n.after:g} min with {n.field} < {n.below:g}; shrinks at {n.shrink:g}/min, "
+                     f"removed at {n.remove_at:g} of its volume")
+    return lines
+
+
+def contact_step(store, body: Body, ghosts, interaction: float, size: np.ndarray, boundary_kinds: np.ndarray,
+                 dt: float) -> float:
+    """One mechanics substep of ``dt`` min: velocities from the owned cells and the
+    ``ghosts`` ``(position, radius, ids)`` within ``interaction`` µm (the cell list's
+    bin size), the simple pressure, and the overdamped update ``x += dt·v``; the
+    boundaries are the caller's. Walls push from reflecting and absorbing faces.
+    Returns the largest displacement relative to the cell's radius (0 without cells)."""
+    c = body.contact
+    n = store.n
+    if n == 0:
+        return 0.0
+    owned = (store.position, store.column("radius"), store.ids)
+    velocity = np.empty((n, store.dim))
+    pressure = store.column("pressure")
+    model = POTENTIAL if c.model == "potential" else SPRING
+    strength = c.repulsion if model == POTENTIAL else c.stiffness
+    reach = c.max_adhesion_distance if model == POTENTIAL else c.cutoff
+    walls = (boundary_kinds != PERIODIC).astype(np.int64)
+    largest = contact_velocities(owned, ghosts, interaction, model, strength, c.adhesion, reach, c.drag, size, walls,
+                                 c.wall, dt, velocity, pressure)
+    velocity *= dt
+    store.position[...] += velocity
+    return largest
