@@ -4,7 +4,8 @@ prints).
 
 Per rank, with the work spread evenly: the fields (vectors, matrices, multigrid;
 :func:`hybridsim.fields.solvers.memory_per_cell`), the agents (their columns with
-the store's spare capacity) and the mechanics. PETSc's index width bounds the
+the store's spare capacity, and what a contact-mechanics substep adds) and the
+mechanics. PETSc's index width bounds the
 unknowns of one grid (2³¹ − 1 with 32-bit indices). Bytes throughout.
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import math
 
-from .agents.store import GROWTH, column_bytes
+from .agents.bodies import substep_bytes
+from .agents.population import columns_of
+from .agents.store import GROWTH
 from .config import Config
 from .errors import InputError
 from .fields.solvers import memory_per_cell, planned_method
@@ -33,9 +36,10 @@ def memory_per_rank(config: Config, ranks: int, n_agents: int) -> dict[str, floa
         out["fields"] = per_cell * math.ceil(d.n_cells / ranks)
     if config.agents is not None:
         a = config.agents
-        per_agent = sum(column_bytes(d.dim, config.network.n_species, a.motility.kind == "persistent",
-                                     len(a.reservoirs)).values())
-        out["agents"] = per_agent * GROWTH * math.ceil(n_agents / ranks)
+        per_agent = sum(columns_of(a, d.dim, config.network.n_species).values()) * GROWTH
+        if a.body is not None:
+            per_agent += substep_bytes(d.dim)
+        out["agents"] = per_agent * math.ceil(n_agents / ranks)
     if config.mechanics is not None:
         out["mechanics"] = memory_per_unknown(d.dim) * math.ceil(mechanics_unknowns(d) / ranks)
     return out

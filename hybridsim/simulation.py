@@ -6,8 +6,10 @@ never call back up. One step of length Δt:
 1. agents (if any): sample the fields (values, and gradients for chemotaxis)
    at their positions → exact SSA over Δt with rates modulated by those values;
    molecules secreted by reactions are deposited into the fields where the
-   cells are → age, death, division (daughters get rank-independent ids) →
-   motility (plus chemotactic drift) and boundaries → migration to the owner;
+   cells are → age, death, growth of cells with a body, division (daughters
+   get rank-independent ids) → motility (plus chemotactic drift) and boundaries
+   → migration to the owner → for cells with a body, contact mechanics in
+   substeps of ``agents.contact.dt`` with ghost copies across ranks;
 2. fields: one implicit reaction–diffusion solve per species, with the cells'
    first-order uptake on the diagonal; what each cell took up is sampled from
    the new field with the same weights and given to it;
@@ -95,6 +97,7 @@ class Simulation:
         self.t = 0.0
         self.step_index = 0
         self.population = None
+        self.cell_mechanics = None
         self.transfer = None
         self._deposits = {}
         self._uptake_rates = {}
@@ -147,7 +150,9 @@ class Simulation:
 
     def _create_agents(self, place: bool = True) -> None:
         from .agents.population import CellPopulation
+        from .coupling.bodies import CellMechanics
         from .coupling.transfer import FieldTransfer
+        from .io.agent_input import initial_agents
         from .parallel.agents import migrate
 
         cfg = self.config
@@ -156,38 +161,15 @@ class Simulation:
         self._deposits = {name: self.grid.global_vec() for name in cfg.network.secreted_fields}
         self._uptake_rates = {u.field: self.grid.global_vec() for u in cfg.agents.uptake}
         self.population = agree(self.comm, CellPopulation, cfg.agents, cfg.network, cfg.domain.size, cfg.seed)
+        self.cell_mechanics = CellMechanics(self.grid, self.population) if cfg.agents.body is not None else None
         if not place:  # a checkpoint will provide them
             return
         # read and generate locally (errors agreed on), then move agents to their owners
-        batches, self.next_id = agree(self.comm, self._initial_agents)
+        batches, self.next_id = agree(self.comm, initial_agents, cfg, self.grid)
         for ids, position, counts in batches:
-            self.population.store.append(ids, position, counts)
+            self.population.store.append(ids, position, counts, **self.population.body_columns(ids.size))
         migrate(self.population.store, self.grid)
         self.agent_total = self.n_agents()
-
-    def _initial_agents(self):
-        from .agents import placement as place
-        from .io.agent_input import from_file, placement_count
-
-        cfg = self.config
-        size = cfg.domain.size
-        rank, n_ranks = self.comm.rank, self.comm.size
-        network = cfg.network
-        batches = []
-        first = 0
-        for p in cfg.agents.placements:
-            base = place.initial_counts(p, network.species, network.initial)
-            if p.kind == "uniform":
-                ids, pos = place.uniform(p, size, first, rank, n_ranks, cfg.seed)
-                counts = np.tile(base, (ids.size, 1))
-            elif p.kind == "lattice":
-                ids, pos = place.lattice(p, size, first, self.grid.spacing, self.grid.starts, self.grid.counts)
-                counts = np.tile(base, (ids.size, 1))
-            else:
-                ids, pos, counts = from_file(p, size, network.species, base, first, rank, n_ranks)
-            batches.append((ids, pos, counts))
-            first += placement_count(p, size)
-        return batches, first
 
     def _step_agents(self, dt: float) -> None:
         from .agents.population import rows_of
@@ -201,7 +183,7 @@ class Simulation:
         drift = None
         with self._stage("sampling"):
             stencil = AgentStencil(self.grid, pop.store.position) if self.transfer is not None else None
-            sampled = {name: self.transfer.sample(self.fields[name], stencil) for name in net.fields}
+            sampled = {name: self.transfer.sample(self.fields[name], stencil) for name in pop.sampled_fields}
             chemotaxis = self.config.agents.chemotaxis
             if chemotaxis is not None:
                 _, gradient = self.transfer.sample(self.fields[chemotaxis.field], stencil, gradient=True)
@@ -217,7 +199,7 @@ class Simulation:
         with self._stage("division/death"):
             pop.store.age[...] += dt
             ids = pop.store.ids.copy() if drift is not None else None
-            c.deaths = pop.die(dt, step)
+            c.deaths = pop.die(dt, step) + pop.grow(dt, sampled)
             mothers = pop.dividing(dt, step)
             mother_ids = pop.store.ids[mothers]
             new_ids, self.next_id = daughter_ids(self.comm, mother_ids, self.next_id)
@@ -232,6 +214,12 @@ class Simulation:
         with self._stage("migration"):
             c.migrated = migrate(pop.store, self.grid)
             self._count_agents("motility")
+        if self.cell_mechanics is not None:
+            with self._stage("cell mechanics"):
+                absorbed, migrated = self.cell_mechanics.relax(dt, step)
+                c.absorbed += absorbed
+                c.migrated += migrated
+                self._count_agents("cell mechanics")
 
     def _count_agents(self, stage: str) -> None:
         """Sum the agents over the ranks, and stop every rank with a :class:`RunError`

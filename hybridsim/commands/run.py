@@ -142,6 +142,13 @@ def _describe_run(comm, args, config, sim) -> None:
         say(comm, f"  agents: {sim.agent_total}, network of {config.network.n_species} species and "
                   f"{len(config.network.reactions)} reactions ({config.agents.method}), "
                   f"motility {config.agents.motility.kind}", args.quiet)
+        body = config.agents.body
+        if body is not None:
+            from ..agents.bodies import substeps
+
+            n = substeps(body, config.time.dt)
+            say(comm, f"  bodies: radius {body.radius:g} µm, {body.contact.model} contact, {n} mechanics "
+                      f"substep(s) of {config.time.dt / n:g} min per step", args.quiet)
     if sim.mechanics is not None:
         m = config.mechanics
         vertices = math.prod(n + 1 for n in config.domain.cells)

@@ -1,5 +1,6 @@
-"""Initial agents read from a file: positions and optionally molecule counts from
-a CSV or HDF5 file (``[agents] initial = { file = … }``).
+"""Initial agents: every placement of ``[agents] initial`` made on each rank
+(:func:`initial_agents`), and those read from a file — positions and optionally
+molecule counts from a CSV or HDF5 file (``[agents] initial = { file = … }``).
 
 CSV: a header row naming the columns ``x``, ``y``, ``z`` (as many as the
 domain has axes; µm) and optionally species names (molecules). HDF5: a dataset
@@ -19,6 +20,31 @@ from ..agents.placement import block
 from ..config.agents import Placement
 from ..errors import InputError
 from .hdf5 import h5py_module
+
+
+def initial_agents(config, grid) -> tuple[list, int]:
+    """This rank's share of the initial agents of every placement, as batches
+    ``(ids, position, counts)`` (to be sent to their owners), and the first id not
+    used. Uniform and file placements split their ids over the ranks; a lattice
+    gives each rank the sites in its subdomain."""
+    size = config.domain.size
+    rank, n_ranks = grid.comm.rank, grid.comm.size
+    network = config.network
+    batches = []
+    first = 0
+    for p in config.agents.placements:
+        base = place.initial_counts(p, network.species, network.initial)
+        if p.kind == "uniform":
+            ids, pos = place.uniform(p, size, first, rank, n_ranks, config.seed)
+            counts = np.tile(base, (ids.size, 1))
+        elif p.kind == "lattice":
+            ids, pos = place.lattice(p, size, first, grid.spacing, grid.starts, grid.counts)
+            counts = np.tile(base, (ids.size, 1))
+        else:
+            ids, pos, counts = from_file(p, size, network.species, base, first, rank, n_ranks)
+        batches.append((ids, pos, counts))
+        first += placement_count(p, size)
+    return batches, first
 
 
 def placement_count(placement: Placement, size) -> int:

@@ -10,11 +10,17 @@ Layout of ``agents.h5``::
     /steps/000000/species/<S>  int64 (n,)        molecules of species S
     /steps/000000/reservoir    float64 (n, k)    molecules taken up, not yet whole (with uptake into
                                                  species; in the order of ``[[agents.uptake]]``)
+    /steps/000000/volume       float64 (n,)      µm³ (cells with a body, as the next two)
+    /steps/000000/radius       float64 (n,)      µm
+    /steps/000000/pressure     float64 (n,)      simple pressure (dimensionless)
+    /steps/000000/necrotic     int64 (n,)        1 for necrotic cells (with necrosis)
 
 Each rank writes its agents, sorted by id, at the offset given by an exclusive
 scan of the counts (no agent data is gathered). Rows are keyed by ``id``; to
 compare runs, sort by it. ``agents.xdmf`` shows the cells as points coloured by
-any species (2D and 3D).
+any species (2D and 3D); with bodies it carries ``radius`` (and ``volume``,
+``pressure``) for ParaView's glyphs (Glyph filter, Scale Array: radius, Scale
+Factor 2 for spheres of the cells' diameter).
 """
 
 from __future__ import annotations
@@ -38,9 +44,11 @@ class AgentWriter(StepFile):
     XDMF = AGENTS_XDMF
 
     def __init__(self, comm, directory: str | Path, species: tuple[str, ...], dim: int, *,
-                 restart_step: int | None = None, warn=print):
+                 restart_step: int | None = None, warn=print, body: bool = False, necrosis: bool = False):
         self.species = tuple(species)
         self.dim = dim
+        self.body = body
+        self.necrosis = necrosis
         super().__init__(comm, directory, restart_step=restart_step, warn=warn)
 
     def _write_header(self) -> None:
@@ -61,6 +69,11 @@ class AgentWriter(StepFile):
             columns[f"species/{sp}"] = store.counts[:, s]
         if store.reservoir is not None:
             columns["reservoir"] = store.reservoir
+        if store.has("volume"):
+            for name in ("volume", "radius", "pressure"):
+                columns[name] = store.column(name)
+        if store.has("necrotic"):
+            columns["necrotic"] = (store.column("necrotic") > 0).astype(np.int64)
         for key, data in columns.items():
             ds = group.create_dataset(key, shape=(total,) + data.shape[1:], dtype=data.dtype)
             if n:
@@ -71,4 +84,8 @@ class AgentWriter(StepFile):
         if self.dim == 1:
             return None
         scalars = [("id", False), ("age", True)] + [(f"species/{s}", False) for s in self.species]
+        if self.body:
+            scalars += [("radius", True), ("volume", True), ("pressure", True)]
+        if self.necrosis:
+            scalars.append(("necrotic", False))
         return points_xdmf(self.dim, scalars, self._records, AGENTS_FILE)

@@ -8,7 +8,8 @@ with the ``mpio`` driver::
                          wrote it), structure (JSON: grid, field names, network species and
                          reactions)
     /fields/<name>       float64, natural grid order, shape (nz, ny, nx); attr checksum
-    /agents/<column>     ids, position, counts, age[, direction][, reservoir] at offsets from
+    /agents/<column>     ids, position, counts, age[, direction][, reservoir][, volume, radius,
+                         pressure][, hypoxia, necrotic] at offsets from
                          an exclusive scan of the ranks' counts; attr checksum
     /mechanics/displacement   float64 (nz+1, ny+1, nx+1, dim) on the cell corners, µm;
                          attr checksum (only with [mechanics])
@@ -57,6 +58,10 @@ def config_hash(config) -> str:
     return hashlib.sha256(config.source_text.encode()).hexdigest()[:16]
 
 
+_ABSENT = {"body": False, "necrosis": False}
+"""Structure entries that checkpoints of point cells may lack."""
+
+
 def structure(config) -> dict:
     """What a checkpoint must share with the config that continues it."""
     d = config.domain
@@ -68,6 +73,9 @@ def structure(config) -> dict:
                                         for r in config.network.reactions]}
         out["reservoirs"] = len(config.agents.reservoirs)
         out["persistent"] = config.agents.motility.kind == "persistent"
+        body = config.agents.body
+        out["body"] = body is not None
+        out["necrosis"] = body is not None and body.necrosis is not None
     if config.mechanics is not None:
         out["mechanics"] = True
     return out
@@ -276,10 +284,12 @@ def read_checkpoint(sim, path: Path) -> CheckpointState:
             raise InputError(f"{where} has format version {int(version)}; this hybridsim "
                              f"({__version__}) reads version {FORMAT_VERSION}")
         theirs, ours = json.loads(attrs["structure"]), structure(cfg)
-        for key in ("size", "cells", "periodic", "fields", "network", "reservoirs", "persistent", "mechanics"):
-            if theirs.get(key) != ours.get(key):
-                raise InputError(f"{where} does not match this config: {key} is {theirs.get(key)} there and "
-                                 f"{ours.get(key)} here (config hash {attrs['config_hash']} vs {config_hash(cfg)})")
+        for key in ("size", "cells", "periodic", "fields", "network", "reservoirs", "persistent", "body", "necrosis",
+                    "mechanics"):
+            there, here = (side.get(key, _ABSENT.get(key)) for side in (theirs, ours))
+            if there != here:
+                raise InputError(f"{where} does not match this config: {key} is {there} there and {here} here "
+                                 f"(config hash {attrs['config_hash']} vs {config_hash(cfg)})")
         return attrs
 
     attrs = read(open_and_check)

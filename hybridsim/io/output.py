@@ -63,8 +63,10 @@ class RunOutput:
                                       warn=warn)
         self.agents = None
         if sim.population is not None:
+            store = sim.population.store
             self.agents = AgentWriter(sim.comm, directory, sim.config.network.species, sim.grid.dim,
-                                      restart_step=restart_step, warn=warn)
+                                      restart_step=restart_step, warn=warn, body=store.has("radius"),
+                                      necrosis=store.has("necrotic"))
         self.mechanics = None
         if sim.mechanics is not None:
             self.mechanics = MechanicsWriter(sim, directory, restart_step=restart_step, warn=warn)
