@@ -83,7 +83,7 @@ initial = {{ count = 0 }}
 """
 
 
-def measure(n: int, dim: int, steps: int, warmup: int, comm) -> dict:
+def measure(n: int, dim: int, steps: int, warmup: int, comm, transport: str = "alltoallv") -> dict:
     import numpy as np
 
     from hybridsim.agents.population import CellPopulation
@@ -98,7 +98,7 @@ def measure(n: int, dim: int, steps: int, warmup: int, comm) -> dict:
     mine = np.nonzero(grid.owner_of(pos) == comm.rank)[0]
     pop.store.append(mine, pos[mine], np.zeros((mine.size, 1)), **pop.body_columns(mine.size))
     del pos
-    mech = CellMechanics(grid, pop)
+    mech = CellMechanics(grid, pop, transport)
     dt = cfg.agents.body.contact.dt
     times, ghost_times = [], []
     for k in range(warmup + steps):
@@ -114,8 +114,10 @@ def measure(n: int, dim: int, steps: int, warmup: int, comm) -> dict:
     ghost = comm.allreduce(statistics.median(ghost_times), op=_max())
     total = comm.allreduce(pop.n)
     ghosts = comm.allreduce(mech.ghosts)
+    mech.exchange.free()
     grid.destroy()
-    return {"cells": total, "dim": dim, "ranks": comm.size, "steps": steps, "s_per_step": per_step,
+    return {"cells": total, "dim": dim, "ranks": comm.size, "ghost_transport": transport, "steps": steps,
+            "s_per_step": per_step,
             "s_per_step_min_max": [min(times), max(times)], "cell_updates_per_s": total / per_step,
             "cell_updates_per_s_per_rank": total / per_step / comm.size, "ghost_s_per_step": ghost,
             "ghost_share": ghost / per_step, "ghost_copies": ghosts}
@@ -151,6 +153,9 @@ def main() -> int:
     parser.add_argument("--vs-physicell", action="store_true",
                         help="10^4 and 10^5 cells, each interleaved --reps times with PhysiCell 1.14.2's mechanics "
                              "loop (../shared/peers/physicell_peer.sh, one thread); prints the median ratios")
+    parser.add_argument("--ghosts", choices=("alltoallv", "neighbor", "both"), default="alltoallv",
+                        help="ghost transport: Alltoallv over all ranks, Neighbor_alltoallv on the graph of nearby "
+                             "ranks, or both interleaved --reps times (default alltoallv, as runs use)")
     parser.add_argument("--reps", type=int, default=3, help="pairs per size with --vs-physicell (default 3)")
     args, petsc_args = parser.parse_known_args()
     if args.cells < 1 or args.steps < 1 or args.warmup < 0:
@@ -186,14 +191,26 @@ def main() -> int:
                   flush=True)
         path = args.json or Path("bench-results") / "cell-mechanics-vs-physicell.json"
     else:
-        results = measure(args.cells, args.dim, args.steps, args.warmup, comm)
-        if comm.rank == 0:
-            r = results
-            print(json.dumps({k: r[k] for k in ("cells", "s_per_step", "cell_updates_per_s")}))
-            print(f"{r['cells']} cells ({r['dim']}D) on {r['ranks']} rank(s): {r['s_per_step'] * 1e3:.2f} ms per "
-                  f"substep, {r['cell_updates_per_s']:.3g} cell-updates/s ({r['cell_updates_per_s_per_rank']:.3g} "
-                  f"per rank), ghost exchange {100 * r['ghost_share']:.1f} % ({r['ghost_copies']} copies)",
-                  flush=True)
+        transports = ("alltoallv", "neighbor") if args.ghosts == "both" else (args.ghosts,)
+        rounds = args.reps if args.ghosts == "both" else 1
+        results = []
+        for _ in range(rounds):
+            for transport in transports:
+                r = measure(args.cells, args.dim, args.steps, args.warmup, comm, transport)
+                results.append(r)
+                if comm.rank == 0:
+                    print(json.dumps({k: r[k] for k in ("cells", "s_per_step", "cell_updates_per_s")}))
+                    print(f"{r['cells']} cells ({r['dim']}D) on {r['ranks']} rank(s): {r['s_per_step'] * 1e3:.2f} ms "
+                          f"per substep, {r['cell_updates_per_s']:.3g} cell-updates/s "
+                          f"({r['cell_updates_per_s_per_rank']:.3g} per rank), ghost exchange by {transport} "
+                          f"{100 * r['ghost_share']:.1f} % ({r['ghost_copies']} copies)", flush=True)
+        if len(transports) == 2 and comm.rank == 0:
+            by = {t: [r["ghost_s_per_step"] for r in results if r["ghost_transport"] == t] for t in transports}
+            ratios = [n / a for a, n in zip(by["alltoallv"], by["neighbor"])]
+            print(f"ghost exchange neighbor/alltoallv: median ratio {statistics.median(ratios):.2f} "
+                  f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})", flush=True)
+        if len(results) == 1:
+            results = results[0]
         path = args.json or Path("bench-results") / f"cell-mechanics-{args.cells}-{args.dim}d-{comm.size}.json"
     if comm.rank == 0:
         path.parent.mkdir(parents=True, exist_ok=True)

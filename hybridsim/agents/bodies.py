@@ -105,12 +105,18 @@ def substep_bytes(dim: int) -> int:
     return 8 * (dim + 1 + 1 + dim + 1 + 1 + 1)
 
 
+def _growth_law(body: Body) -> str:
+    if body.growth_modulation is None:
+        return f"{body.growth:g}"
+    return body.growth_modulation.describe(f"{body.growth:g}", body.growth)
+
+
 def describe(body: Body, dim: int) -> list[str]:
     """What ``hybridsim check`` says of the cells' bodies."""
     c = body.contact
     shape = "spheres" if dim == 3 else ("spheres in a monolayer" if dim == 2 else "spheres on a line")
     lines = [f"bodies: radius {body.radius:g} µm ({shape}, volume {body.volume:.6g} µm³); growth "
-             + (f"{body.growth:g} µm³/min" if body.growth else "none")
+             + (f"{_growth_law(body)} µm³/min" if body.growth else "none")
              + (f", division at {body.division_volume:g} µm³" if body.division_volume else "")]
     if c.model == "potential":
         law = (f"potential (PhysiCell): repulsion {c.repulsion:g} µm/min, adhesion {c.adhesion:g} µm/min "
@@ -118,7 +124,9 @@ def describe(body: Body, dim: int) -> list[str]:
     else:
         law = f"spring (Chaste): stiffness {c.stiffness:g}/min, cutoff {c.cutoff:g}·(r_i + r_j)"
     lines.append(f"  contact: {law}; drag {c.drag:g}; substep {c.dt:g} min"
-                 + (f"; wall {c.wall:g} µm/min" if c.wall else ""))
+                 + (f"; wall {c.wall:g} µm/min" if c.wall else "")
+                 + (f"; growth stops above pressure {body.arrest_pressure:g}" if body.arrest_pressure < math.inf
+                    else ""))
     if body.necrosis is not None:
         n = body.necrosis
         lines.append(f"  necrosis: after {n.after:g} min with {n.field} < {n.below:g}; shrinks at {n.shrink:g}/min, "

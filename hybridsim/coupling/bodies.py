@@ -6,7 +6,7 @@ reach`` — the cell list's bin size, the same on every rank, so the order in wh
 forces are summed does not depend on the decomposition. Each substep then
 
 1. gathers the ghost copies of the other ranks' cells within ``h`` of this rank's
-   box (:func:`hybridsim.parallel.ghosts.exchange_ghosts`),
+   box (:class:`hybridsim.parallel.ghosts.GhostExchange`),
 2. moves the owned cells by ``dt_mech·F/ν`` (:meth:`CellPopulation.push`) and
    applies the boundaries,
 3. sends the cells that left this rank's box to their owners, so that before every
@@ -26,7 +26,7 @@ import numpy as np
 from ..agents.bodies import interaction_distance, substeps
 from ..errors import RunError
 from ..parallel.agents import migrate
-from ..parallel.ghosts import exchange_ghosts
+from ..parallel.ghosts import GhostExchange
 from ..parallel.grid import Grid
 
 STABLE_DISPLACEMENT = 0.5
@@ -35,10 +35,12 @@ explicit update is trusted with."""
 
 
 class CellMechanics:
-    """Contact mechanics of the cells of ``population`` on ``grid`` (collective calls)."""
+    """Contact mechanics of the cells of ``population`` on ``grid`` (collective calls);
+    ``transport`` is how ghosts travel (:data:`hybridsim.parallel.ghosts.TRANSPORTS`)."""
 
-    def __init__(self, grid: Grid, population):
+    def __init__(self, grid: Grid, population, transport: str = "alltoallv"):
         self.grid = grid
+        self.exchange = GhostExchange(grid, transport)
         self.population = population
         self.body = population.body
         self.ghosts = 0  # ghost copies this rank received in the last substep
@@ -73,7 +75,7 @@ class CellMechanics:
         for _ in range(n_substeps):
             start = time.perf_counter()
             store = pop.store
-            ghosts = exchange_ghosts(self.grid, store.position, store.column("radius"), store.ids, reach)
+            ghosts = self.exchange(store.position, store.column("radius"), store.ids, reach)
             middle = time.perf_counter()
             largest = pop.push(ghosts, reach, h)
             self.timings["ghost exchange"] += middle - start

@@ -3,7 +3,10 @@
 Fields: 1D profiles over time, 2D maps, the mid-plane of 3D. Agents: their
 positions coloured by a network species (2D; x–y projection in 3D; species
 against x in 1D) and time series of the agent count and of each species'
-mean and Fano factor across cells. Mechanics: the last displacement and
+mean and Fano factor across cells. Cells with bodies are drawn as discs of their
+radius (2D) or as their cross-sections with the plane through the tissue's centre
+(3D), necrotic ones in grey, with the growth curve: cell count, colony radius from
+the radius of gyration, and the front speed fitted over the last half of the run. Mechanics: the last displacement and
 volumetric strain (1D: profiles; 2D: a map with the deformed grid outline,
 exaggerated; 3D: the mid-plane) and the tissue's size change over time.
 """
@@ -147,6 +150,84 @@ def _agent_positions(path: Path, color: str | None):
     return lookup
 
 
+def growth_curve(path) -> dict[str, np.ndarray]:
+    """Per output of ``agents.h5``: ``time`` (min), ``count``, ``necrotic`` (count) and
+    ``radius_of_gyration`` (µm, √⟨|x − x̄|²⟩ over the cells), and ``colony_radius`` —
+    the radius of the uniform disc (2D: √2·R_g) or ball (3D: √(5/3)·R_g; 1D:
+    √3·R_g, a half-length) with that radius of gyration."""
+    rows = []
+    with _open(Path(path)) as f:
+        for step in sorted(f["steps"]):
+            g = f["steps"][step]
+            pos = g["position"][...]
+            rg = float(np.sqrt(((pos - pos.mean(axis=0)) ** 2).sum(axis=1).mean())) if len(pos) else 0.0
+            necrotic = int(g["necrotic"][...].sum()) if "necrotic" in g else 0
+            rows.append((float(g.attrs["time"]), len(pos), necrotic, rg, pos.shape[1]))
+    time, count, necrotic, rg, dim = (np.array(c) for c in zip(*rows)) if rows else [np.empty(0)] * 5
+    shape = {1: 3.0, 2: 2.0, 3: 5.0 / 3.0}
+    factor = np.sqrt(shape[int(dim[0])]) if rows else 1.0
+    return {"time": time, "count": count, "necrotic": necrotic, "radius_of_gyration": rg,
+            "colony_radius": factor * rg}
+
+
+def front_speed(time: np.ndarray, radius: np.ndarray) -> float:
+    """Least-squares slope (µm/min) of ``radius`` over the last half of ``time``."""
+    late = time >= time[0] + 0.5 * (time[-1] - time[0])
+    if late.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(time[late], radius[late], 1)[0])
+
+
+def _section(pos: np.ndarray, radius: np.ndarray):
+    """The cells' discs in the x–y plane: all of them in 2D; in 3D the cross-sections
+    with the plane z = mean z of the cells (radius √(r² − Δz²)). Returns the
+    centres, the disc radii, the mask of the cells drawn and that z (or None)."""
+    if pos.shape[1] == 2:
+        return pos, radius, np.ones(len(pos), dtype=bool), None
+    z = float(pos[:, 2].mean()) if len(pos) else 0.0
+    dz = pos[:, 2] - z
+    cut = np.abs(dz) < radius
+    return pos[cut, :2], np.sqrt(radius[cut] ** 2 - dz[cut] ** 2), cut, z
+
+
+def _discs(ax, centres, radii, values, necrotic, cmap="plasma"):
+    """Draw discs of ``radii`` (µm, in data units) coloured by ``values``; necrotic
+    cells grey. Returns the mappable for a colour bar."""
+    from matplotlib.collections import EllipseCollection
+
+    live = ~necrotic
+    collection = EllipseCollection(2 * radii[live], 2 * radii[live], np.zeros(live.sum()), units="xy",
+                                   offsets=centres[live], offset_transform=ax.transData, cmap=cmap,
+                                   edgecolors="k", linewidths=0.2)
+    collection.set_array(values[live])
+    ax.add_collection(collection)
+    if necrotic.any():
+        ax.add_collection(EllipseCollection(2 * radii[necrotic], 2 * radii[necrotic], np.zeros(necrotic.sum()),
+                                            units="xy", offsets=centres[necrotic], offset_transform=ax.transData,
+                                            facecolors="0.6", edgecolors="0.3", linewidths=0.2))
+    ax.autoscale_view()
+    return collection
+
+
+def _plot_growth(plt, target: Path, path: Path) -> Path:
+    curve = growth_curve(path)
+    t = curve["time"] / 60.0
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.4, 6.0), sharex=True)
+    a1.semilogy(t, curve["count"], "k.-", label="cells")
+    if curve["necrotic"].any():
+        a1.semilogy(t, np.maximum(curve["necrotic"], 0.5), ".-", color="0.5", label="necrotic")
+    a1.set_ylabel("cells")
+    a1.legend(fontsize="small")
+    speed = front_speed(curve["time"], curve["colony_radius"]) * 60.0 if len(t) > 2 else float("nan")
+    a2.plot(t, curve["colony_radius"], "o-", ms=3, label="colony radius (from R_g)")
+    a2.plot(t, curve["radius_of_gyration"], "--", color="0.5", label="radius of gyration R_g")
+    a2.set_ylabel("µm")
+    a2.set_xlabel("t (h)")
+    a2.legend(fontsize="small")
+    a2.set_title(f"front speed over the last half: {speed:.3g} µm/h", fontsize=9)
+    return save_figure(fig, target / "growth.png", plt)
+
+
 def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]:
     with _open(path) as f:
         species = [s.decode() for s in f.attrs["species"]]
@@ -168,6 +249,8 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
         pos = last["position"][...]
         value = last["species"][color][...]
         t_last = last.attrs["time"]
+        radius = last["radius"][...] if "radius" in last else None
+        necrotic = last["necrotic"][...].astype(bool) if "necrotic" in last else np.zeros(len(pos), dtype=bool)
     target = outdir / "plots"
     target.mkdir(exist_ok=True)
     written = []
@@ -176,14 +259,27 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
         ax.plot(pos[:, 0], value, ".", ms=3)
         ax.set_xlabel("x (µm)")
         ax.set_ylabel(f"{color} (molecules per cell)")
+    elif radius is not None:
+        centres, radii, cut, z = _section(pos, radius)
+        discs = _discs(ax, centres, radii, value[cut], necrotic[cut])
+        fig.colorbar(discs, ax=ax, label=f"{color} (molecules per cell)" + ("; grey: necrotic" if necrotic.any()
+                                                                            else ""))
+        ax.set_xlabel("x (µm)")
+        ax.set_ylabel("y (µm)")
+        ax.set_aspect("equal")
     else:
         sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=6, cmap="plasma")
         fig.colorbar(sc, ax=ax, label=f"{color} (molecules per cell)")
         ax.set_xlabel("x (µm)")
         ax.set_ylabel("y (µm)")
         ax.set_aspect("equal")
-    ax.set_title(f"{len(value)} agents at t = {t_last:g} min" + (" (x–y projection)" if pos.shape[1] == 3 else ""))
+    where = ""
+    if pos.shape[1] == 3:
+        where = f" (slice z = {z:.4g} µm: {int(cut.sum())} cut)" if radius is not None else " (x–y projection)"
+    ax.set_title(f"{len(value)} agents at t = {t_last:g} min{where}", fontsize=10)
     written.append(save_figure(fig, target / "agents.png", plt))
+    if radius is not None:
+        written.append(_plot_growth(plt, target, path))
     means, fanos = np.array(means), np.array(fanos)
     summary = outdir / "summary.csv"
     integrals = {}

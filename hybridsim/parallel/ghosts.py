@@ -5,7 +5,14 @@ interaction distance ``h``, contains the cell — or one of its periodic images,
 shifted by a domain length. That covers faces, edges and corners, ranks farther
 away than the next one when subdomains are thinner than ``h``, and, on one rank,
 a periodic domain's own images. The copies (position, radius, id) travel packed as
-8-byte words in one ``Alltoallv``; images this rank owes itself are not sent.
+8-byte words; images this rank owes itself are not sent.
+
+Two transports give the same ghosts in the same order (grouped by source rank):
+``"alltoallv"``, one ``Alltoall`` of counts and one ``Alltoallv`` over the whole
+communicator, and ``"neighbor"``, ``Neighbor_alltoall``/``Neighbor_alltoallv`` on a
+distributed-graph communicator of the ranks whose boxes lie within ``h`` of this
+one (rebuilt only when ``h`` outgrows the distance it was built for). Which one a
+run uses, and why, is in ``docs/bodies.md``.
 """
 
 from __future__ import annotations
@@ -83,18 +90,111 @@ def _targets(position, edges, procs, strides, size, periodic, h, rank, count_onl
     return n
 
 
-def exchange_ghosts(grid: Grid, position: np.ndarray, radius: np.ndarray, ids: np.ndarray, h: float):
-    """Ghost copies for this rank of every rank's cells within ``h`` µm of its box
-    (collective): ``(position (g, dim), radius (g,), ids (g,))``, images already shifted."""
-    comm = grid.comm
-    dim = grid.dim
-    if comm.size == 1 and not any(grid.domain.periodic):
-        return np.empty((0, dim)), np.empty(0), np.empty(0, np.int64)
+TRANSPORTS = ("alltoallv", "neighbor")
+GRAPH_MARGIN = 1.25
+"""A neighbour graph is built for ``GRAPH_MARGIN·h`` so that cells growing a little
+do not rebuild it every step."""
+
+
+def _box_edges(grid: Grid) -> np.ndarray:
+    """Per axis, the µm coordinates of the boundaries between the ranks' boxes."""
     layout = grid.layout
     procs = np.array(layout.proc_sizes, dtype=np.int64)
-    edges = np.zeros((dim, int(procs.max()) + 1))
-    for a in range(dim):
+    edges = np.zeros((grid.dim, int(procs.max()) + 1))
+    for a in range(grid.dim):
         edges[a, :len(layout.bounds[a])] = layout.bounds[a] * grid.spacing[a]
+    return edges
+
+
+def ranks_within(grid: Grid, h: float) -> list[int]:
+    """The other ranks whose boxes come within ``h`` µm of this rank's box along every
+    axis (across periodic faces too): the only ones that can send it ghosts, or get
+    ghosts from it. Sorted, so neighbour order equals rank order."""
+    edges = _box_edges(grid)
+    size = grid.domain.size
+    mine = [int(np.searchsorted(grid.layout.bounds[a], grid.starts[a], side="right")) - 1 for a in range(grid.dim)]
+    near_per_axis = []
+    for a, procs in enumerate(grid.layout.proc_sizes):
+        lo, hi = edges[a, mine[a]], edges[a, mine[a] + 1]
+        shifts = (0.0, size[a], -size[a]) if grid.domain.periodic[a] else (0.0,)
+        near_per_axis.append([q for q in range(procs)
+                              if any(edges[a, q] + s - h <= hi and lo <= edges[a, q + 1] + s + h for s in shifts)])
+    strides = grid._proc_strides
+    ranks = {sum(int(q) * int(st) for q, st in zip(combo, strides))
+             for combo in np.array(np.meshgrid(*near_per_axis, indexing="ij")).reshape(grid.dim, -1).T}
+    return sorted(ranks - {grid.comm.rank})
+
+
+class GhostExchange:
+    """Ghost copies on ``grid`` by ``transport`` (one of :data:`TRANSPORTS`)."""
+
+    def __init__(self, grid: Grid, transport: str = "alltoallv"):
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}")
+        self.grid = grid
+        self.transport = transport
+        self._graph = None  # (h it was built for, communicator, neighbour ranks)
+
+    def _neighbours(self, h: float):
+        if self._graph is None or h > self._graph[0]:
+            self.free()
+            reach = GRAPH_MARGIN * h
+            near = ranks_within(self.grid, reach)
+            comm = self.grid.comm.Create_dist_graph_adjacent(near, near, reorder=False)
+            self._graph = (reach, comm, np.array(near, dtype=np.int64))
+        return self._graph[1], self._graph[2]
+
+    def free(self) -> None:
+        if self._graph is not None:
+            self._graph[1].Free()
+            self._graph = None
+
+    def __call__(self, position: np.ndarray, radius: np.ndarray, ids: np.ndarray, h: float):
+        """Ghost copies for this rank of every rank's cells within ``h`` µm of its box
+        (collective): ``(position (g, dim), radius (g,), ids (g,))``, images already shifted."""
+        grid = self.grid
+        comm = grid.comm
+        dim = grid.dim
+        if comm.size == 1 and not any(grid.domain.periodic):
+            return np.empty((0, dim)), np.empty(0), np.empty(0, np.int64)
+        rows, dests = _ghost_rows(grid, position, radius, ids, h)
+        mine = dests == comm.rank
+        if comm.size > 1:
+            if self.transport == "alltoallv":
+                send_counts = np.bincount(dests[~mine], minlength=comm.size).astype(np.int64)
+                received, _ = _alltoallv(comm, rows[~mine].view(np.uint64), send_counts, dim + 2)
+            else:
+                graph, near = self._neighbours(h)
+                counts = np.bincount(dests[~mine], minlength=comm.size).astype(np.int64)
+                if counts.sum() != counts[near].sum():
+                    raise AssertionError("a ghost is bound for a rank outside the neighbour graph")
+                received = _neighbor_alltoallv(graph, rows[~mine].view(np.uint64), counts[near], dim + 2)
+            rows = np.concatenate([rows[mine], received.view(np.float64)])
+        return (np.ascontiguousarray(rows[:, :dim]), np.ascontiguousarray(rows[:, dim]),
+                np.ascontiguousarray(rows[:, dim + 1]).view(np.int64))
+
+
+def _neighbor_alltoallv(graph, send: np.ndarray, send_counts: np.ndarray, width: int) -> np.ndarray:
+    """:func:`_alltoallv` among the neighbours of a distributed-graph communicator."""
+    from mpi4py import MPI
+
+    recv_counts = np.empty_like(send_counts)
+    graph.Neighbor_alltoall([send_counts, MPI.INT64_T], [recv_counts, MPI.INT64_T])
+    send_displ = np.concatenate([[0], np.cumsum(send_counts)[:-1]]).astype(np.int64) * width
+    recv_displ = np.concatenate([[0], np.cumsum(recv_counts)[:-1]]).astype(np.int64) * width
+    recv = np.empty((int(recv_counts.sum()), width), dtype=np.uint64)
+    graph.Neighbor_alltoallv([np.ascontiguousarray(send), (send_counts * width, send_displ), MPI.UINT64_T],
+                             [recv, (recv_counts * width, recv_displ), MPI.UINT64_T])
+    return recv
+
+
+def _ghost_rows(grid: Grid, position, radius, ids, h):
+    """The packed rows ``(position + shift, radius, id bits)`` of this rank's ghost
+    copies and their destinations, sorted by destination."""
+    dim = grid.dim
+    layout = grid.layout
+    procs = np.array(layout.proc_sizes, dtype=np.int64)
+    edges = _box_edges(grid)
     size = np.asarray(grid.domain.size, dtype=float)
     periodic = np.asarray(grid.domain.periodic, dtype=np.bool_)
     strides = np.asarray(grid._proc_strides, dtype=np.int64)
@@ -104,7 +204,7 @@ def exchange_ghosts(grid: Grid, position: np.ndarray, radius: np.ndarray, ids: n
     hi = (np.asarray(grid.starts) + np.asarray(grid.counts)) * spacing
     near = _near_faces(position, lo, hi, size, periodic, float(h))
     position = position[near]
-    args = (position, edges, procs, strides, size, periodic, float(h), comm.rank)
+    args = (position, edges, procs, strides, size, periodic, float(h), grid.comm.rank)
     empty_i, empty_s = np.empty(0, np.int64), np.empty((0, dim))
     n = _targets(*args, True, empty_i, empty_i, empty_s)
     cells, dests, shifts = np.empty(n, np.int64), np.empty(n, np.int64), np.empty((n, dim))
@@ -115,10 +215,10 @@ def exchange_ghosts(grid: Grid, position: np.ndarray, radius: np.ndarray, ids: n
     rows[:, :dim] = position[cells] + shifts
     rows[:, dim] = radius[near[cells]]
     rows[:, dim + 1] = ids[near[cells]].view(np.float64)  # the id's bits, not its value
-    mine = dests == comm.rank
-    if comm.size > 1:
-        send_counts = np.bincount(dests[~mine], minlength=comm.size).astype(np.int64)
-        received, _ = _alltoallv(comm, rows[~mine].view(np.uint64), send_counts, dim + 2)
-        rows = np.concatenate([rows[mine], received.view(np.float64)])
-    return (np.ascontiguousarray(rows[:, :dim]), np.ascontiguousarray(rows[:, dim]),
-            np.ascontiguousarray(rows[:, dim + 1]).view(np.int64))
+    return rows, dests
+
+
+def exchange_ghosts(grid: Grid, position: np.ndarray, radius: np.ndarray, ids: np.ndarray, h: float):
+    """Ghost copies for this rank of every rank's cells within ``h`` µm of its box by
+    ``Alltoallv`` (collective); see :class:`GhostExchange`."""
+    return GhostExchange(grid)(position, radius, ids, h)

@@ -101,7 +101,7 @@ EXAMPLES = ROOT / "examples"
 
 
 @pytest.mark.parametrize("name", ["morphogen", "cytokine", "growth_inhibition", "calcium_strip", "cells",
-                                  "gradient_fields"])
+                                  "gradient_fields", "spheroid", "monolayer"])
 def test_every_example_is_valid(name):
 
     result = subprocess.run([sys.executable, "-m", "hybridsim", "check", str(EXAMPLES / f"{name}.toml")],

@@ -191,3 +191,17 @@ def test_a_substep_that_moves_a_cell_too_far_stops_every_rank_with_one_line(tmp_
     result = mpirun.hybridsim(n, "run", str(cfg), "-o", str(tmp_path / "out"), "--quiet", timeout=120)
     one_error_line(result, 3, "contact forces moved a cell by")
     assert "reduce agents.contact.dt" in result.stderr
+
+
+@pytest.mark.mpi
+def test_a_checkpoint_of_bodies_is_refused_by_a_config_of_points_and_back(tmp_path, monolayer_runs, mpirun,
+                                                                          one_error_line):
+    points = tmp_path / "points.toml"
+    points.write_text(MONOLAYER.read_text().split("[agents.body]")[0])
+    result = mpirun.hybridsim(2, "run", str(points), "-o", str(tmp_path / "a"), "--restart",
+                              str(_newest(monolayer_runs[1])))
+    one_error_line(result, 2, "does not match this config: body is True there and False here")
+    _run(mpirun, 2, points, tmp_path / "b", "--t-end", "2")
+    result = mpirun.hybridsim(2, "run", str(MONOLAYER), "-o", str(tmp_path / "c"), "--restart",
+                              str(_newest(tmp_path / "b")))
+    one_error_line(result, 2, "does not match this config: body is False there and True here")

@@ -1,5 +1,5 @@
 """Documented features combine: every pair of {chemotaxis, division, death, absorbing
-faces, uptake, secretion, mechanics, tau-leaping, hybrid method} runs to the end with
+faces, uptake, secretion, mechanics, tau-leaping, hybrid method, cells as bodies} runs to the end with
 no warning, on 1, 2, 3 or 4 ranks (HYBRIDSIM_ALL_RANKS=1: each pair on all four), and
 the cell count's bookkeeping holds in every step. Chemotaxis with division and death
 gives the same cells on any rank count."""
@@ -50,6 +50,8 @@ FEATURES = {
                           'advect_agents = true\n[mechanics.boundary]\nx_min = "clamped"\n'),
     "tau-leaping": ("", 'method = "tau-leaping"\n', ""),
     "hybrid": ("", 'method = "hybrid"\nhybrid_threshold = 10\n', ""),
+    "bodies": ("", "", "[agents.body]\nradius = 2.0\ngrowth = 15.0\ndivision_volume = 50.0\n"
+                       "[agents.contact]\nrepulsion = 5.0\ndt = 0.05\nwall = 2.0\n"),
 }
 EXCLUSIVE = {frozenset(("tau-leaping", "hybrid"))}  # both are values of agents.method
 PAIRS = [p for p in itertools.combinations(FEATURES, 2) if frozenset(p) not in EXCLUSIVE]

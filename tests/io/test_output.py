@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,3 +83,38 @@ def test_plot_overlays_cells_on_the_field_and_draws_the_field_integral(tmp_path,
 
     with h5py.File(out / "fields.h5", "r") as f:
         assert f.attrs["concentration_unit"] == "molecules/µm²"  # a 2D model
+
+
+@pytest.mark.parametrize("dim, factor", [(2, 2.0), (3, 5.0 / 3.0)])
+def test_the_colony_radius_of_a_uniform_disc_or_ball_is_its_radius(tmp_path, dim, factor):
+    """R_g² of a uniform disc is R²/2, of a ball 3R²/5: growth_curve's colony radius
+    recovers R within the sampling error of the cells' R_g (a few per mille here)."""
+    from hybridsim.io.plot import front_speed, growth_curve
+
+    rng = np.random.default_rng(3)
+    path = tmp_path / "agents.h5"
+    radii = (40.0, 70.0, 100.0)
+    with h5py.File(path, "w") as f:
+        for k, R in enumerate(radii):
+            points = rng.normal(size=(20000, dim))
+            points *= (R * rng.uniform(size=(20000, 1)) ** (1 / dim) / np.linalg.norm(points, axis=1)[:, None])
+            g = f.create_group(f"steps/{k:06d}")
+            g.attrs["time"] = 60.0 * k
+            g["position"] = points + 500.0
+    curve = growth_curve(path)
+    assert np.allclose(curve["colony_radius"], radii, rtol=0.01)
+    assert np.allclose(curve["colony_radius"], np.sqrt(factor) * curve["radius_of_gyration"])
+    assert front_speed(curve["time"], curve["colony_radius"]) == pytest.approx(30.0 / 60.0, rel=0.03)
+
+
+def test_plot_draws_bodies_as_discs_with_a_growth_curve(tmp_path, mpirun, hybridsim_cli):
+    out = tmp_path / "bodies"
+    result = mpirun.hybridsim(2, "run", str(CASES_BODIES / "bodies_spheroid.toml"), "-o", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    result = hybridsim_cli("plot", str(out))
+    assert result.returncode == 0, result.stderr
+    assert (out / "plots" / "agents.png").stat().st_size > 1000
+    assert (out / "plots" / "growth.png").stat().st_size > 1000
+
+
+CASES_BODIES = ROOT / "tests" / "coupling" / "cases"

@@ -4,7 +4,9 @@ Usage: ghosts.py DIM PERIODIC SIZE... (PERIODIC: axes letters, e.g. "xy", or "-"
 Every rank draws the same cells, keeps those it owns, gets its ghosts and computes
 the contact velocities of its cells. Checks, per rank, against (1) a brute-force sum
 over every cell and periodic image and (2) the same kernel on one rank
-(COMM_SELF) with the whole population: bitwise. Prints one JSON line from rank 0.
+(COMM_SELF) with the whole population: bitwise; and (3) the neighbour-graph
+transport gives exactly the ghosts of the Alltoallv one. Prints one JSON line from
+rank 0.
 """
 
 import json
@@ -19,7 +21,7 @@ init([])
 
 from hybridsim.agents.contact import POTENTIAL, contact_velocities  # noqa: E402
 from hybridsim.config import Domain  # noqa: E402
-from hybridsim.parallel.ghosts import exchange_ghosts  # noqa: E402
+from hybridsim.parallel.ghosts import GhostExchange, exchange_ghosts  # noqa: E402
 from hybridsim.parallel.grid import Grid  # noqa: E402
 
 dim = int(sys.argv[1])
@@ -79,8 +81,15 @@ v1, p1, _ = velocities(single, np.arange(n))
 bitwise = comm.allreduce(bool(np.array_equal(v1[mine], v) and np.array_equal(p1[mine], p)), op=MPI.LAND)
 owned = comm.allreduce(mine.size)
 ghost_copies = comm.allreduce(ghosts[2].size)
+neighbor = GhostExchange(grid, "neighbor")
+by_graph = neighbor(position[mine], radius[mine], ids[mine], h)
+same_ghosts = comm.allreduce(all(np.array_equal(a, b) for a, b in zip(by_graph, ghosts)), op=MPI.LAND)
+again = neighbor(position[mine], radius[mine], ids[mine], 0.9 * h)  # a smaller reach: the same graph
+fewer = comm.allreduce(bool(again[2].size <= ghosts[2].size), op=MPI.LAND)
+neighbor.free()
 widths = [float(np.diff(b).min() * s / c) for b, s, c in zip(grid.layout.bounds, size, cells)]
 if comm.rank == 0:
     print(json.dumps({"ranks": comm.size, "procs": list(grid.proc_sizes), "owned": owned, "error": error,
                       "scale": scale, "touching": touching, "bitwise": bitwise, "ghosts": ghost_copies,
+                      "same_ghosts_by_graph": same_ghosts, "fewer_with_less_reach": fewer,
                       "thinnest": min(widths), "h": h}))
