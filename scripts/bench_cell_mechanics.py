@@ -83,7 +83,7 @@ initial = {{ count = 0 }}
 """
 
 
-def measure(n: int, dim: int, steps: int, warmup: int, comm, transport: str = "alltoallv") -> dict:
+def measure(n: int, dim: int, steps: int, warmup: int, comm, transport: str = "neighbor") -> dict:
     import numpy as np
 
     from hybridsim.agents.population import CellPopulation
@@ -153,9 +153,9 @@ def main() -> int:
     parser.add_argument("--vs-physicell", action="store_true",
                         help="10^4 and 10^5 cells, each interleaved --reps times with PhysiCell 1.14.2's mechanics "
                              "loop (../shared/peers/physicell_peer.sh, one thread); prints the median ratios")
-    parser.add_argument("--ghosts", choices=("alltoallv", "neighbor", "both"), default="alltoallv",
+    parser.add_argument("--ghosts", choices=("alltoallv", "neighbor", "both"), default="neighbor",
                         help="ghost transport: Alltoallv over all ranks, Neighbor_alltoallv on the graph of nearby "
-                             "ranks, or both interleaved --reps times (default alltoallv, as runs use)")
+                             "ranks, or both interleaved --reps times (default neighbor, as runs use)")
     parser.add_argument("--reps", type=int, default=3, help="pairs per size with --vs-physicell (default 3)")
     args, petsc_args = parser.parse_known_args()
     if args.cells < 1 or args.steps < 1 or args.warmup < 0:

@@ -48,7 +48,7 @@ class Contact:
     repulsion: float = 10.0  # µm/min
     adhesion: float = 0.4  # µm/min
     max_adhesion_distance: float = 1.25  # relative to r_i + r_j
-    stiffness: float = 15.0  # 1/min (spring)
+    stiffness: float = 0.25  # 1/min (spring): Chaste's default 15 per hour
     cutoff: float = 1.5  # relative to the rest length (spring)
     drag: float = 1.0
     dt: float = 0.1  # min

@@ -38,7 +38,7 @@ class CellMechanics:
     """Contact mechanics of the cells of ``population`` on ``grid`` (collective calls);
     ``transport`` is how ghosts travel (:data:`hybridsim.parallel.ghosts.TRANSPORTS`)."""
 
-    def __init__(self, grid: Grid, population, transport: str = "alltoallv"):
+    def __init__(self, grid: Grid, population, transport: str = "neighbor"):
         self.grid = grid
         self.exchange = GhostExchange(grid, transport)
         self.population = population

@@ -141,11 +141,12 @@ def _agent_positions(path: Path, color: str | None):
         by_time = {}
         for step in f["steps"]:
             g = f["steps"][step]
-            by_time[round(float(g.attrs["time"]), 9)] = (g["position"][...], g["species"][name][...])
+            radius = g["radius"][...] if "radius" in g else None
+            by_time[round(float(g.attrs["time"]), 9)] = (g["position"][...], g["species"][name][...], radius)
 
     def lookup(time: float):
         hit = by_time.get(round(float(time), 9))
-        return None if hit is None else (hit[0], hit[1], name)
+        return None if hit is None else (hit[0], hit[1], name, hit[2])
 
     return lookup
 
@@ -215,7 +216,8 @@ def _plot_growth(plt, target: Path, path: Path) -> Path:
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.4, 6.0), sharex=True)
     a1.semilogy(t, curve["count"], "k.-", label="cells")
     if curve["necrotic"].any():
-        a1.semilogy(t, np.maximum(curve["necrotic"], 0.5), ".-", color="0.5", label="necrotic")
+        some = curve["necrotic"] > 0
+        a1.semilogy(t[some], curve["necrotic"][some], ".-", color="0.5", label="necrotic")
     a1.set_ylabel("cells")
     a1.legend(fontsize="small")
     speed = front_speed(curve["time"], curve["colony_radius"]) * 60.0 if len(t) > 2 else float("nan")
@@ -351,8 +353,11 @@ def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool, ove
                 fig.colorbar(im, ax=ax, label=f"{name} ({unit})")
                 cells = overlay(g.attrs["time"]) if overlay is not None else None
                 if cells is not None and len(cells[0]):
-                    pos, value, species_name = cells
-                    sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=4, cmap="autumn", edgecolors="none")
+                    pos, value, species_name, radius = cells
+                    if radius is not None and pos.shape[1] == 2:  # bodies: discs of their radius
+                        sc = _discs(ax, pos, radius, value, np.zeros(len(pos), dtype=bool), cmap="autumn")
+                    else:
+                        sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=4, cmap="autumn", edgecolors="none")
                     fig.colorbar(sc, ax=ax, label=f"cells: {species_name} (molecules)", pad=0.01)
                 ax.set_xlabel("x (µm)")
                 ax.set_ylabel("y (µm)")

@@ -37,7 +37,7 @@ def parse(agents: str):
     ("[agents.body]\n[agents.contact]\nmax_adhesion_distance = 0.9",
      "agents.contact.max_adhesion_distance must be ≥ 1"),
     ("[agents.body]\n[agents.contact]\ndt = 1.0", "agents.contact.dt = 1 min is too long for the contact forces"),
-    ("[agents.body]\n[agents.contact]\nmodel = 'spring'\ndt = 0.1", "agents.contact.dt = 0.1 min is too long"),
+    ("[agents.body]\n[agents.contact]\nmodel = 'spring'\nstiffness = 15.0", "agents.contact.dt = 0.1 min is too long"),
     ("[agents.body]\n[agents.contact]\nmodel = 'glue'", "agents.contact.model must be one of"),
     ("[agents.body]\n[agents.contact]\nmodel = 'spring'\nadhesion = 1.0", "agents.contact.adhesion is not a known key"),
     ("[agents.contact]\nrepulsion = 5.0", "agents.contact needs [agents.body]"),
