@@ -28,6 +28,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -133,7 +134,9 @@ def physicell(n: int, steps: int) -> dict | None:
     """One run of PhysiCell 1.14.2's mechanics loop (mode ``core``) through the peer driver."""
     env = {**os.environ, "CASES": "mech10k" if n == 10000 else "mech100k", "MODES": "core", "REPS": "1",
            "THREADS": "1", "MECH_STEPS": str(steps)}
-    out = subprocess.run(["bash", str(PEER)], capture_output=True, text=True, env=env, timeout=1800)
+    with tempfile.TemporaryDirectory() as scratch:  # the peer writes files (random_seed.txt) where it runs
+        out = subprocess.run(["bash", str(PEER)], capture_output=True, text=True, env=env, timeout=1800,
+                             cwd=scratch)
     for line in out.stdout.splitlines():
         row = json.loads(line)
         if "s_per_step" in row:
