@@ -107,15 +107,18 @@ def test_necrosis_starts_after_the_delay_shrinks_exponentially_and_removes():
     assert pop.store.column("volume")[0] == pytest.approx(pop.body.volume + 5.0 * minute, rel=1e-12)
 
 
-def test_necrotic_cells_neither_divide_nor_move_nor_take_up():
+def test_necrotic_cells_neither_divide_nor_move_nor_take_up_nor_chemotax():
     pop = population("motility = { type = 'brownian', diffusivity = 5.0 }\n"
                      "uptake = [{ field = 'oxygen', rate = 2.0 }]\n"
+                     "[agents.chemotaxis]\nfield = 'oxygen'\nsensitivity = 10.0\n"
                      "[agents.body]\ndivision_volume = 3000.0\n[agents.necrosis]\nfield = 'oxygen'\nbelow = 1.0", n=2)
     pop.store.column("volume")[...] = 3500.0
     pop.store.column("necrotic")[0] = 3500.0
     assert list(pop.dividing(1.0, 0)) == [1]
     np.testing.assert_array_equal(pop.speed(), [0.0, 5.0])
     np.testing.assert_array_equal(pop.uptake_rates(pop.agents.uptake[0]), [0.0, 2.0])
+    gradient = np.array([[0.5, -0.2], [0.5, -0.2]])
+    np.testing.assert_array_equal(pop.chemotactic_drift(gradient), [[0.0, 0.0], [5.0, -2.0]])
     before = pop.store.position.copy()
     pop.move(1.0, 0)
     assert np.array_equal(pop.store.position[0], before[0]) and not np.array_equal(pop.store.position[1], before[1])
