@@ -36,8 +36,8 @@ def memory_per_rank(config: Config, ranks: int, n_agents: int) -> dict[str, floa
         out["fields"] = per_cell * math.ceil(d.n_cells / ranks)
     if config.agents is not None:
         a = config.agents
-        per_agent = sum(columns_of(a, d.dim, config.network.n_species).values()) * GROWTH
-        if a.body is not None:
+        per_agent = sum(columns_of(a, d.dim).values()) * GROWTH
+        if a.has_bodies:
             per_agent += substep_bytes(d.dim)
         out["agents"] = per_agent * math.ceil(n_agents / ranks)
     if config.mechanics is not None:

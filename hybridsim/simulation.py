@@ -4,10 +4,11 @@ This is the only module that orders the stages of a step; the layers it calls
 never call back up. One step of length Δt:
 
 1. agents (if any): sample the fields (values, and gradients for chemotaxis)
-   at their positions → exact SSA over Δt with rates modulated by those values;
-   molecules secreted by reactions are deposited into the fields where the
-   cells are → age, death, growth of cells with a body, division (daughters
-   get rank-independent ids) → motility (plus chemotactic drift) and boundaries
+   at their positions → exact SSA over Δt with rates modulated by those values
+   (each cell type's network with its own kernel); molecules secreted by
+   reactions are deposited into the fields where the cells are → age, death,
+   growth of cells with a body, type changes, division (daughters get
+   rank-independent ids) → motility (plus chemotactic drift) and boundaries
    → migration to the owner → for cells with a body, contact mechanics in
    substeps of ``agents.contact.dt`` with ghost copies across ranks;
 2. fields: one implicit reaction–diffusion solve per species, with the cells'
@@ -56,6 +57,7 @@ class AgentCounters:
     deaths: int = 0
     absorbed: int = 0
     migrated: int = 0
+    changes: int = 0  # type changes
 
 
 class Simulation:
@@ -156,61 +158,58 @@ class Simulation:
         from .parallel.agents import migrate
 
         cfg = self.config
+        agents = cfg.agents
         self.transfer = FieldTransfer(self.grid) if cfg.species else None
         # per field: molecules deposited by cells in this step, and the cells' uptake rate (1/min)
-        self._deposits = {name: self.grid.global_vec() for name in cfg.network.secreted_fields}
-        self._uptake_rates = {u.field: self.grid.global_vec() for u in cfg.agents.uptake}
-        self.population = agree(self.comm, CellPopulation, cfg.agents, cfg.network, cfg.domain.size, cfg.seed)
-        self.cell_mechanics = CellMechanics(self.grid, self.population) if cfg.agents.body is not None else None
+        self._deposits = {name: self.grid.global_vec() for name in agents.secreted_fields}
+        self._uptake_rates = {u.field: self.grid.global_vec() for u in agents.uptake}
+        self.population = agree(self.comm, CellPopulation, agents, cfg.domain.size, cfg.seed)
+        self.cell_mechanics = CellMechanics(self.grid, self.population) if agents.has_bodies else None
         if not place:  # a checkpoint will provide them
             return
         # read and generate locally (errors agreed on), then move agents to their owners
         batches, self.next_id = agree(self.comm, initial_agents, cfg, self.grid)
-        for ids, position, counts in batches:
-            self.population.store.append(ids, position, counts, **self.population.body_columns(ids.size))
+        for ids, position, counts, kind in batches:
+            self.population.store.append(ids, position, counts, **self.population.new_columns(kind, ids.size))
         migrate(self.population.store, self.grid)
         self.agent_total = self.n_agents()
 
     def _step_agents(self, dt: float) -> None:
-        from .agents.population import rows_of
         from .coupling.transfer import AgentStencil
         from .parallel.agents import daughter_ids, migrate
 
         pop = self.population
-        net = self.config.network
+        agents = self.config.agents
         step = self.step_index
         c = self.counters
-        drift = None
+        pop.group()  # rows by type, before the stencil is built on them
         with self._stage("sampling"):
             stencil = AgentStencil(self.grid, pop.store.position) if self.transfer is not None else None
-            sampled = {name: self.transfer.sample(self.fields[name], stencil) for name in pop.sampled_fields}
-            chemotaxis = self.config.agents.chemotaxis
-            if chemotaxis is not None:
-                _, gradient = self.transfer.sample(self.fields[chemotaxis.field], stencil, gradient=True)
+            pop.carry = {name: self.transfer.sample(self.fields[name], stencil) for name in pop.sampled_fields}
+            gradients = {name: self.transfer.sample(self.fields[name], stencil, gradient=True)[1]
+                         for name in agents.chemotaxis_fields}
         with self._stage("ssa"):
-            exports = np.zeros((pop.n, len(net.secreted_fields)), dtype=np.int64)
-            c.reactions = pop.react(dt, step, sampled, exports)
+            exports = np.zeros((pop.n, len(agents.secreted_fields)), dtype=np.int64)
+            c.reactions = pop.react(dt, step, None, exports)
         with self._stage("deposition"):
-            for k, name in enumerate(net.secreted_fields):
+            for k, name in enumerate(agents.secreted_fields):
                 self.transfer.deposit(self._deposits[name], stencil, exports[:, k],
                                       1.0 / self.config.molecules_per_concentration)
-            if chemotaxis is not None:
-                drift = pop.chemotactic_drift(gradient)
+            if gradients:
+                # each cell keeps the drift of the gradient at its position at the step's start; a
+                # daughter takes her mother's (the carried values follow the rows)
+                pop.carry["drift"] = pop.chemotactic_drift(gradients)
         with self._stage("division/death"):
             pop.store.age[...] += dt
-            ids = pop.store.ids.copy() if drift is not None else None
-            c.deaths = pop.die(dt, step) + pop.grow(dt, sampled)
+            c.deaths = pop.die(dt, step) + pop.grow(dt)
+            c.changes = pop.change_types(dt, step)
             mothers = pop.dividing(dt, step)
             mother_ids = pop.store.ids[mothers]
             new_ids, self.next_id = daughter_ids(self.comm, mother_ids, self.next_id)
             pop.divide(mothers, new_ids, step)
             c.births = int(mothers.size)
-            if drift is not None and (c.deaths or c.births):
-                # each cell keeps the drift of the gradient at its position at the step's start; a
-                # daughter (appended last) takes her mother's
-                drift = rows_of(drift, ids, np.concatenate([pop.store.ids[:pop.n - mothers.size], mother_ids]))
         with self._stage("motility"):
-            c.absorbed = pop.move(dt, step, drift)
+            c.absorbed = pop.move(dt, step)
         with self._stage("migration"):
             c.migrated = migrate(pop.store, self.grid)
             self._count_agents("motility")
@@ -296,15 +295,16 @@ class Simulation:
 
         substeps = self.config.time.field_substeps
         h = dt / substeps
-        uptakes = self.config.agents.uptake if self.population is not None else ()
+        uptakes = self.config.agents.uptakes if self.population is not None else ()
         stencil = None
         if uptakes:
             with self._stage("deposition"):
+                self.population.group()  # rows by type, before the stencil is built on them
                 stencil = AgentStencil(self.grid, self.population.store.position)
-                rates = [self.population.uptake_rates(u) for u in uptakes]
+                rates = [self.population.uptake_rates(entry) for entry in uptakes]
                 for vec in self._uptake_rates.values():
                     vec.set(0.0)
-                for u, rate in zip(uptakes, rates):
+                for (_, u), rate in zip(uptakes, rates):
                     # Σ_cells w·u/V: the cells' clearance as a first-order rate per grid cell (1/min)
                     self.transfer.deposit(self._uptake_rates[u.field], stencil, rate)
         for name, vec in self._deposits.items():
@@ -317,11 +317,12 @@ class Simulation:
                     self.balance[name] = max(self.balance.get(name, 0.0), solver.balance_defect)
             if stencil is not None:
                 with self._stage("sampling"):
-                    for u, rate in zip(uptakes, rates):
+                    for entry, rate in zip(uptakes, rates):
                         # what the step's quadrature took from the field (cⁿ⁺¹ in backward Euler)
-                        exposure = self.solvers[u.field].exposure(self.fields[u.field])
+                        field = entry[1].field
+                        exposure = self.solvers[field].exposure(self.fields[field])
                         molecules = h * self.config.molecules_per_concentration * rate
-                        self.population.receive(u, molecules * self.transfer.sample(exposure, stencil))
+                        self.population.receive(entry, molecules * self.transfer.sample(exposure, stencil))
 
     def total(self, name: str) -> float:
         """Molecules of field ``name``, ∫ c dV (times 0.602214076 molecules/µm³ per nM

@@ -95,7 +95,7 @@ def measure(n: int, dim: int, steps: int, warmup: int, comm, transport: str = "n
     pos, size = lattice(n, dim)
     cfg = parse_config(config_text(size, dim))
     grid = Grid(cfg.domain, comm)
-    pop = CellPopulation(cfg.agents, cfg.network, cfg.domain.size, seed=1)
+    pop = CellPopulation(cfg.agents, cfg.domain.size, seed=1)
     mine = np.nonzero(grid.owner_of(pos) == comm.rank)[0]
     pop.store.append(mine, pos[mine], np.zeros((mine.size, 1)), **pop.body_columns(mine.size))
     del pos

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -86,10 +87,12 @@ def split(store, mothers: np.ndarray, axis: np.ndarray) -> tuple[np.ndarray, dic
     return offset, columns
 
 
-def substeps(body: Body, dt: float) -> int:
+def substeps(substep: float | Body, dt: float) -> int:
     """Mechanics substeps in a coupling step of ``dt`` min: the fewest equal ones no
-    longer than ``body.contact.dt``."""
-    return max(1, math.ceil(dt / body.contact.dt * (1 - 1e-12)))
+    longer than ``substep`` (min; or a body's ``contact.dt``)."""
+    if isinstance(substep, Body):
+        substep = substep.contact.dt
+    return max(1, math.ceil(dt / substep * (1 - 1e-12)))
 
 
 def interaction_distance(body: Body, largest_radius: float) -> float:
@@ -99,10 +102,10 @@ def interaction_distance(body: Body, largest_radius: float) -> float:
 
 def substep_bytes(dim: int) -> int:
     """Bytes per cell a mechanics substep allocates on top of the store: positions,
-    and radii of the owned cells and ghosts in cell-list order, the list's order and
-    bins, its bin starts (one bin per cell allowed for: a confluent tissue has fewer)
-    and the velocities."""
-    return 8 * (dim + 1 + 1 + dim + 1 + 1 + 1)
+    radii and types of the owned cells and ghosts in cell-list order, the list's order
+    and bins, its bin starts (one bin per cell allowed for: a confluent tissue has
+    fewer), the velocities, and the owned cells' types (zeros for a single type)."""
+    return 8 * (dim + 1 + 1 + 1 + dim + 1 + 1 + 1 + 1)
 
 
 def _growth_law(body: Body) -> str:
@@ -134,26 +137,66 @@ def describe(body: Body, dim: int) -> list[str]:
     return lines
 
 
-def contact_step(store, body: Body, ghosts, interaction: float, size: np.ndarray, boundary_kinds: np.ndarray,
+@dataclass(frozen=True)
+class ContactLaw:
+    """The contact law of a run as the kernel reads it: the model, ``T × T`` tables of
+    the pair strengths by cell type — repulsion ``√(c_r,i c_r,j)`` (PhysiCell) or
+    stiffness ``√(μ_i μ_j)``, and the adhesion (µm/min) or the factor on the spring's
+    attraction — and what every type shares (reach, drag, wall)."""
+
+    model: int
+    strength: np.ndarray
+    adhesion: np.ndarray
+    reach: float
+    drag: float
+    wall: float
+
+    @classmethod
+    def of(cls, agents_or_body) -> ContactLaw:
+        """The law of a run's :class:`~hybridsim.config.agents.Agents`, or of one
+        :class:`~hybridsim.config.bodies.Body` (a single type)."""
+        if isinstance(agents_or_body, Body):
+            contacts, adhesion = [agents_or_body.contact], None
+        else:
+            contacts = [t.body.contact for t in agents_or_body.types]
+            adhesion = agents_or_body.adhesion or None
+        c = contacts[0]
+        model = POTENTIAL if c.model == "potential" else SPRING
+        own = np.array([x.repulsion if model == POTENTIAL else x.stiffness for x in contacts])
+        strength = np.sqrt(np.outer(own, own))
+        if adhesion is not None:
+            pull = np.array(adhesion, dtype=float)
+        elif model == POTENTIAL:
+            a = np.array([x.adhesion for x in contacts])
+            pull = np.sqrt(np.outer(a, a))
+        else:
+            pull = np.ones_like(strength)
+        reach = c.max_adhesion_distance if model == POTENTIAL else c.cutoff
+        return cls(model, strength, pull, reach, c.drag, c.wall)
+
+
+def contact_step(store, law, ghosts, interaction: float, size: np.ndarray, boundary_kinds: np.ndarray,
                  dt: float) -> float:
-    """One mechanics substep of ``dt`` min: velocities from the owned cells and the
-    ``ghosts`` ``(position, radius, ids)`` within ``interaction`` µm (the cell list's
-    bin size), the simple pressure, and the overdamped update ``x += dt·v``; the
+    """One mechanics substep of ``dt`` min under the :class:`ContactLaw` ``law`` (or a
+    single type's :class:`~hybridsim.config.bodies.Body`): velocities from the owned
+    cells and the ``ghosts`` ``(position, radius, ids[, types])`` within ``interaction``
+    µm (the cell list's bin size), the simple pressure (and, with a ``contacts`` column,
+    the touching neighbours by type), and the overdamped update ``x += dt·v``; the
     boundaries are the caller's. Walls push from reflecting and absorbing faces.
     Returns the largest displacement relative to the cell's radius (0 without cells)."""
-    c = body.contact
+    if not isinstance(law, ContactLaw):
+        law = ContactLaw.of(law)
     n = store.n
     if n == 0:
         return 0.0
-    owned = (store.position, store.column("radius"), store.ids)
+    types = store.column("type") if store.has("type") else np.zeros(n, np.int64)
+    owned = (store.position, store.column("radius"), store.ids, types)
     velocity = np.empty((n, store.dim))
     pressure = store.column("pressure")
-    model = POTENTIAL if c.model == "potential" else SPRING
-    strength = c.repulsion if model == POTENTIAL else c.stiffness
-    reach = c.max_adhesion_distance if model == POTENTIAL else c.cutoff
+    contacts = store.column("contacts") if store.has("contacts") else None
     walls = (boundary_kinds != PERIODIC).astype(np.int64)
-    largest = contact_velocities(owned, ghosts, interaction, model, strength, c.adhesion, reach, c.drag, size, walls,
-                                 c.wall, dt, velocity, pressure)
+    largest = contact_velocities(owned, ghosts, interaction, law.model, law.strength, law.adhesion, law.reach,
+                                 law.drag, size, walls, law.wall, dt, velocity, pressure, contacts)
     velocity *= dt
     store.position[...] += velocity
     return largest

@@ -13,13 +13,19 @@ of ranks. Counting sort by bin, then insertion sort of each (small) bin by id: O
 without a Python loop over cells. All arrays are allocated by numpy, in
 :func:`contact_velocities` (so their size is what ``hybridsim check`` reports).
 
-Force laws (velocities, µm/min; :class:`~hybridsim.config.bodies.Contact`):
+Force laws (velocities, µm/min; :class:`~hybridsim.config.bodies.Contact`), with the
+strengths of the pair's cell types ``t_i``, ``t_j`` read from ``T × T`` tables
+(``c_r``, ``c_a`` for the potential; ``μ`` and the attraction factor ``a`` for springs):
 
 * ``potential`` (PhysiCell ``Cell::add_potentials``): ``v_i += [c_r (1 − d/R)²₊ −
   c_a (1 − d/S)²₊]·(x_i − x_j)/d`` with ``R = r_i + r_j``, ``S = A·(r_i + r_j)``;
 * ``spring`` (Chaste ``GeneralisedLinearSpringForce``): rest length ``s = r_i + r_j``,
   ``v_i += μ s ln(1 + (d−s)/s)·(x_j − x_i)/d`` for ``d < s`` and
-  ``μ (d−s) e^{−5(d−s)/s}·(x_j − x_i)/d`` for ``s ≤ d < cutoff·s``.
+  ``a μ (d−s) e^{−5(d−s)/s}·(x_j − x_i)/d`` for ``s ≤ d < cutoff·s`` (``a`` as in
+  Chaste's ``DifferentialAdhesionGeneralisedLinearSpringForce``).
+
+With ``contacts`` (``(n, T)``), each owned cell also counts its neighbours closer
+than ``r_i + r_j`` by their type.
 
 Simple pressure (PhysiCell): ``Σ_j (1 − d/R)²₊ / 0.027288820670331``, 1 for a cell among
 12 close-packed neighbours at the equilibrium spacing of the potential.
@@ -69,11 +75,11 @@ def _bin_of(x, i, dim, bin_size, origin, shape):
 
 
 @njit(cache=True)
-def _bin(p1, i1, r1, p2, i2, r2, bin_size, origin, shape, which, order, starts, xs, rs):
+def _bin(p1, i1, r1, t1, p2, i2, r2, t2, bin_size, origin, shape, which, order, starts, xs, rs, ts):
     """Cell list of the points of ``p1`` then ``p2`` (ids ``i1``, ``i2``): ``order[q]``
     is the point (index into ``p1`` then ``p2``) at sorted place ``q``, with
     ``starts[b]:starts[b+1]`` the places of local bin ``b`` (x fastest) in id order;
-    ``xs``, ``rs`` get the positions and radii in that order (``which``: scratch)."""
+    ``xs``, ``rs``, ``ts`` get the positions, radii and types in that order (``which``: scratch)."""
     n1, dim = p1.shape
     m = n1 + p2.shape[0]
     n_bins = starts.size - 1
@@ -108,57 +114,80 @@ def _bin(p1, i1, r1, p2, i2, r2, bin_size, origin, shape, which, order, starts, 
         if k < n1:
             xs[q, :] = p1[k, :]
             rs[q] = r1[k]
+            ts[q] = t1[k]
         else:
             xs[q, :] = p2[k - n1, :]
             rs[q] = r2[k - n1]
+            ts[q] = t2[k - n1]
+
+
+def _with_types(cells):
+    """``(position, radius, ids, types)`` of cells given with or without their types (0)."""
+    if len(cells) == 4:
+        return cells
+    return (*cells, np.zeros(cells[2].shape[0], np.int64))
 
 
 def bin_cells(owned, ghosts, bin_size: float):
     """The cell list of the ``owned`` and ``ghosts`` cells (each ``(position (n, dim)
-    µm, radius (n,) µm, ids (n,))``): ``(order, starts, origin, shape, xs, rs)`` as
-    filled by :func:`_bin`."""
-    (p1, r1, i1), (p2, r2, i2) = owned, ghosts
+    µm, radius (n,) µm, ids (n,)[, types (n,)])``): ``(order, starts, origin, shape,
+    xs, rs, ts)`` as filled by :func:`_bin`."""
+    (p1, r1, i1, t1), (p2, r2, i2, t2) = _with_types(owned), _with_types(ghosts)
     origin, shape = _bin_extent(p1, p2, bin_size)
     m = p1.shape[0] + p2.shape[0]
     order, which = np.empty(m, np.int64), np.empty(m, np.int64)
     starts = np.empty(int(np.prod(shape)) + 1, np.int64)
-    xs, rs = np.empty((m, p1.shape[1])), np.empty(m)
-    _bin(p1, i1, r1, p2, i2, r2, bin_size, origin, shape, which, order, starts, xs, rs)
+    xs, rs, ts = np.empty((m, p1.shape[1])), np.empty(m), np.empty(m, np.int64)
+    _bin(p1, i1, r1, np.ascontiguousarray(t1, dtype=np.int64), p2, i2, r2, np.ascontiguousarray(t2, dtype=np.int64),
+         bin_size, origin, shape, which, order, starts, xs, rs, ts)
     del which
-    return order, starts, origin, shape, xs, rs
+    return order, starts, origin, shape, xs, rs, ts
+
+
+_NO_CONTACTS = np.zeros((0, 0))
 
 
 def contact_velocities(owned, ghosts, bin_size, model, strength, adhesion, reach, drag, size, wall_faces, wall, dt,
-                       velocity, pressure) -> float:
+                       velocity, pressure, contacts=None) -> float:
     """Velocities (µm/min) that contact gives the ``owned`` cells (``(position, radius,
-    ids)``) from each other and from the ``ghosts`` (the same), and their simple
+    ids[, types])``) from each other and from the ``ghosts`` (the same), and their simple
     pressures. ``bin_size`` (µm) is at least the largest interaction distance;
-    ``strength`` is the repulsion (potential) or the stiffness (spring), ``reach`` the
-    relative adhesion distance (potential) or the cutoff (spring). ``wall_faces``
-    ``(dim, 2)`` is 1 where a face pushes back with ``wall·(1 − δ/r)²`` at distance
-    δ < r (``size``: the domain, µm). Returns the largest ``dt·|v|/r`` of the owned
-    cells (the substep's displacement relative to the cell's radius)."""
+    ``strength`` is the repulsion (potential) or the stiffness (spring), ``adhesion``
+    the adhesion (potential) or the factor on the attraction (spring) — numbers, or
+    ``T × T`` tables by the pair's types; ``reach`` the relative adhesion distance
+    (potential) or the cutoff (spring). ``wall_faces`` ``(dim, 2)`` is 1 where a face
+    pushes back with ``wall·(1 − δ/r)²`` at distance δ < r (``size``: the domain, µm).
+    ``contacts`` ``(n, T)``, if given, gets the touching neighbours of each type.
+    Returns the largest ``dt·|v|/r`` of the owned cells (the substep's displacement
+    relative to the cell's radius)."""
     n_owned = owned[0].shape[0]
     if n_owned == 0:
         return 0.0
-    order, starts, origin, shape, xs, rs = bin_cells(owned, ghosts, bin_size)
-    return _velocities(xs, rs, order, n_owned, starts, origin, shape, bin_size, model, strength, adhesion, reach,
-                       drag, size, wall_faces, wall, dt, velocity, pressure)
+    order, starts, origin, shape, xs, rs, ts = bin_cells(owned, ghosts, bin_size)
+    strength = np.atleast_2d(np.asarray(strength, dtype=float))
+    adhesion = np.atleast_2d(np.asarray(adhesion, dtype=float))
+    return _velocities(xs, rs, ts, order, n_owned, starts, origin, shape, bin_size, model, strength, adhesion, reach,
+                       drag, size, wall_faces, wall, dt, velocity, pressure,
+                       _NO_CONTACTS if contacts is None else contacts)
 
 
 @njit(cache=True)
-def _velocities(xs, rs, order, n_owned, starts, origin, shape, bin_size, model, strength, adhesion, reach, drag,
-                size, wall_faces, wall, dt, velocity, pressure):
+def _velocities(xs, rs, ts, order, n_owned, starts, origin, shape, bin_size, model, strength, adhesion, reach, drag,
+                size, wall_faces, wall, dt, velocity, pressure, contacts):
     """The kernel of :func:`contact_velocities` on a cell list (sorted ``xs``, ``rs``)."""
     m, dim = xs.shape
     cutoff = max(reach, 1.0)  # relative to r_i + r_j: nothing acts beyond
     cell = np.zeros(3, np.int64)
     largest = 0.0
     rows = 3 ** (dim - 1)
+    counting = contacts.shape[0] > 0
     for q in range(m):
         i = order[q]
         if i >= n_owned:
             continue  # a ghost: its own rank moves it
+        ti = ts[q]
+        if counting:
+            contacts[i, :] = 0.0
         for a in range(dim):
             cell[a] = np.int64(math.floor(xs[q, a] / bin_size)) - origin[a]
         lo_x = max(cell[0] - 1, 0)
@@ -194,19 +223,22 @@ def _velocities(xs, rs, order, n_owned, starts, origin, shape, bin_size, model, 
                 if d2 >= far * far:
                     continue
                 d = max(math.sqrt(d2), _SMALLEST_DISTANCE)
+                tj = ts[t]
                 push = 0.0
                 if d < rsum:
                     push = (1.0 - d / rsum) ** 2
                     p += push / PRESSURE_SCALE
+                    if counting:
+                        contacts[i, tj] += 1.0
                 if model == POTENTIAL:
                     pull = (1.0 - d / (reach * rsum)) ** 2 if d < reach * rsum else 0.0
-                    magnitude = (strength * push - adhesion * pull) / d  # along x_i − x_j
+                    magnitude = (strength[ti, tj] * push - adhesion[ti, tj] * pull) / d  # along x_i − x_j
                 else:
                     overlap = d - rsum
                     if overlap < 0.0:
-                        magnitude = -strength * rsum * math.log(1.0 + overlap / rsum) / d
+                        magnitude = -strength[ti, tj] * rsum * math.log(1.0 + overlap / rsum) / d
                     else:
-                        magnitude = -strength * overlap * math.exp(-5.0 * overlap / rsum) / d
+                        magnitude = -adhesion[ti, tj] * strength[ti, tj] * overlap * math.exp(-5.0 * overlap / rsum) / d
                 v0 += magnitude * dx0
                 v1 += magnitude * dx1
                 v2 += magnitude * dx2

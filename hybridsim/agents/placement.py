@@ -96,6 +96,15 @@ def _lattice_axes(placement: Placement, lo, hi):
     return axes, shape
 
 
+def initial_counts_of(own: tuple[str, ...], initial: tuple[int, ...], species: tuple[str, ...]) -> tuple[int, ...]:
+    """A network's initial counts (of its species ``own``) on the columns ``species``
+    (0 for the species it does not have)."""
+    out = [0] * len(species)
+    for name, n in zip(own, initial):
+        out[species.index(name)] = n
+    return tuple(out)
+
+
 def initial_counts(placement: Placement, species: tuple[str, ...], base: tuple[int, ...]) -> np.ndarray:
     counts = np.array(base, dtype=np.int64)
     for name, value in placement.counts:

@@ -3,10 +3,18 @@
 :class:`CellPopulation` holds an :class:`AgentStore` and applies, on whole
 arrays, the stages of a step that involve no other rank: exact SSA over the
 step, the phenotype (speed and rates from protein counts), death and division
-decisions, the daughters' creation, motility and the boundaries, and — for cells
-with a body (:mod:`.bodies`) — growth, necrosis and one contact substep. The caller
-(:class:`hybridsim.simulation.Simulation`) supplies what needs communication:
-field values at the agents, ids for daughters, ghost copies and migration.
+decisions, type changes, the daughters' creation, motility and the boundaries, and
+— for cells with a body (:mod:`.bodies`) — growth, necrosis and one contact
+substep. The caller (:class:`hybridsim.simulation.Simulation`) supplies what needs
+communication: field values at the agents, ids for daughters, ghost copies and
+migration.
+
+With several cell types the rows are kept grouped by type
+(:meth:`AgentStore.group_by_type`) and each type (:class:`~.cell_kind.CellKind`)
+acts on its contiguous block, so each network's own SSA kernel runs over
+contiguous arrays. Per-cell values of the current step (sampled fields, the
+chemotactic drift) are kept in :attr:`CellPopulation.carry` and follow the rows
+through deaths, regrouping and divisions.
 """
 
 from __future__ import annotations
@@ -16,56 +24,62 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..config.agents import Agents, Fate
-from ..config.network import Modulation, Network
+from ..config.agents import Agents
 from . import bodies
-from .compiled import modulation_factor
-from .integrator import NetworkIntegrator
-from .lifecycle import event_uniforms, split_counts, unit_vectors
+from .cell_kind import Block, CellKind
+from .lifecycle import split_counts, unit_vectors
 from .motility import BOUNDARY_KINDS, apply_boundaries, brownian_step, persistent_step
-from .rng import STREAM_DEATH, STREAM_DIVISION
+from .rng import STREAM_CHANGE, STREAM_DEATH, STREAM_DIVISION
 from .store import GROWTH, AgentStore, column_bytes
 
 _NO_ROWS = np.zeros((0, 1))
 
 
-def rows_of(values: np.ndarray, ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """The rows of ``values`` (one per id in ``ids``, ids distinct) for each id in
-    ``wanted``: per-cell data of a step that must follow the cells through deaths
-    (rows removed and reordered) and divisions (a daughter takes its mother's id here)."""
-    order = np.argsort(ids, kind="stable")
-    return values[order[np.searchsorted(ids, wanted, sorter=order)]]
-
-
-def columns_of(agents: Agents, dim: int, n_species: int) -> dict[str, int]:
+def columns_of(agents: Agents, dim: int) -> dict[str, int]:
     """Bytes per agent of each store column the config ``agents`` needs."""
-    body = agents.body
-    return column_bytes(dim, n_species, agents.motility.kind == "persistent", len(agents.reservoirs),
-                        body is not None, body is not None and body.necrosis is not None)
+    return column_bytes(dim, len(agents.species), agents.persistent, len(agents.reservoirs), agents.has_bodies,
+                        agents.necrosis, agents.named, len(agents.types) if agents.contacts else 0)
 
 
-def describe_population(agents: Agents, network: Network, domain, n_initial: int, ranks: int) -> list[str]:
-    """What ``hybridsim check`` says of the cells: the network, the initial cells and
-    their behaviour, and the memory per agent and per rank on ``ranks`` ranks."""
-    lines = [f"network ({network.source}): {network.n_species} species, {len(network.reactions)} reactions, "
-             "exact SSA per cell"]
-    lines += ["  " + line for line in network.describe_lines()]
-    kinds = ", ".join(p.kind for p in agents.placements)
-    division, death = ("on" if fate.active else "off" for fate in (agents.division, agents.death))
-    if agents.body is not None and agents.body.division_volume > 0:
-        division = "by volume" if division == "off" else "by rule and by volume"
-    lines.append(f"agents: {n_initial} initially ({kinds}); motility {agents.motility.kind}; "
-                 f"division {division}; death {death}")
+def describe_population(agents: Agents, domain, n_initial: int, ranks: int, counts=None) -> list[str]:
+    """What ``hybridsim check`` says of the cells: each type's network, initial cells
+    (``counts[k]`` of type k) and behaviour, and the memory per agent and per rank on
+    ``ranks`` ranks."""
+    lines = []
+    many = len(agents.types) > 1 or agents.named
+    for k, cell in enumerate(agents.types):
+        network = cell.network
+        pad = "  " if many else ""
+        if many:
+            n = counts[k] if counts is not None else 0
+            lines.append(f"cell type {cell.name}: {n} cells initially")
+        lines.append(f"{pad}network ({network.source}): {network.n_species} species, {len(network.reactions)} "
+                     f"reactions, {'exact SSA' if agents.method == 'exact' else agents.method} per cell")
+        lines += [pad + "  " + line for line in network.describe_lines()]
+        kinds = ", ".join(p.kind for p in cell.placements)
+        division, death = ("on" if fate.active else "off" for fate in (cell.division, cell.death))
+        if cell.body is not None and cell.body.division_volume > 0:
+            division = "by volume" if division == "off" else "by rule and by volume"
+        start = f"{pad}agents: {n_initial} initially ({kinds}); " if not many else f"{pad}placement {kinds}; "
+        lines.append(f"{start}motility {cell.motility.kind}; division {division}; death {death}")
+        for change in cell.changes:
+            lines.append(f"{pad}  turns into {change.target} (unshared species: {change.unshared})")
+        if cell.body is not None:
+            lines += [pad + "  " + line for line in bodies.describe(cell.body, domain.dim)]
+    if agents.adhesion and len(agents.types) > 1:
+        names = agents.type_names
+        pairs = ", ".join(f"{names[i]}–{names[j]} {agents.adhesion[i][j]:g}" for i in range(len(names))
+                          for j in range(i, len(names)))
+        lines.append(f"  adhesion between types: {pairs}")
     faces = ", ".join(f"{ax}: {lo}/{hi}" for ax, (lo, hi) in zip("xyz", agents.boundary))
     lines.append(f"  boundaries (low/high face): {faces}")
-    if agents.body is not None:
-        lines += ["  " + line for line in bodies.describe(agents.body, domain.dim)]
-    columns = columns_of(agents, domain.dim, network.n_species)
+    columns = columns_of(agents, domain.dim)
     per_agent = sum(columns.values())
     parts = ", ".join(f"{name} {b}" for name, b in columns.items())
     per_rank = math.ceil(n_initial / ranks)
-    lines.append(f"  memory per agent: {per_agent} bytes ({parts}); up to {per_agent * GROWTH:.0f} with spare capacity")
-    if agents.body is not None:
+    lines.append(f"  memory per agent: {per_agent} bytes ({parts}); up to {per_agent * GROWTH:.0f} with spare capacity"
+                 + (f"; {len(agents.types)} types share one store" if many else ""))
+    if agents.has_bodies:
         lines.append(f"  during a mechanics substep: {bodies.substep_bytes(domain.dim)} bytes more per agent "
                      "(positions with ghosts, velocities, cell list)")
     lines.append(f"  ~{per_rank} agents and ~{per_agent * per_rank * GROWTH / 2**20:.1f} MiB per rank on {ranks} "
@@ -74,29 +88,31 @@ def describe_population(agents: Agents, network: Network, domain, n_initial: int
 
 
 class CellPopulation:
-    """Rank-local cells with their network, motility and fates.
+    """Rank-local cells of every type with their networks, motility and fates.
 
     Parameters
     ----------
-    agents, network : the validated ``[agents]`` and ``[network]`` config
+    agents : the validated ``[agents]`` (and ``[cell_types]``) config
     size : domain extent per axis, µm
     seed : random seed of the run
     """
 
-    def __init__(self, agents: Agents, network: Network, size, seed: int):
+    def __init__(self, agents: Agents, size, seed: int):
         self.agents = agents
-        self.network = network
+        self.species = agents.species
         self.size = np.asarray(size, dtype=float)
         self.dim = self.size.size
         self.seed = int(seed)
-        self.body = agents.body
-        self.store = AgentStore(self.dim, network.n_species, persistent=agents.motility.kind == "persistent",
-                                reservoirs=len(agents.reservoirs), body=self.body is not None,
-                                necrosis=self.body is not None and self.body.necrosis is not None)
-        self.integrator = NetworkIntegrator(network, agents.method, agents.tau_epsilon, agents.hybrid_threshold)
+        self.kinds = tuple(CellKind(k, agents) for k in range(len(agents.types)))
+        self.store = AgentStore(self.dim, len(self.species), persistent=agents.persistent,
+                                reservoirs=len(agents.reservoirs), body=agents.has_bodies, necrosis=agents.necrosis,
+                                typed=agents.named, contact_types=len(agents.types) if agents.contacts else 0)
         self.boundary_kinds = np.array([[BOUNDARY_KINDS[k] for k in faces] for faces in agents.boundary],
                                        dtype=np.int64)
+        self.contact_law = bodies.ContactLaw.of(agents) if agents.has_bodies else None
+        self.carry: dict[str, np.ndarray] = {}  # per-cell values of this step that follow the rows
         self.events = 0  # reaction events fired on this rank in the last step
+        self.changed = 0  # type changes on this rank in the last step
         self.non_finite = 0  # coordinates that were infinite or NaN at the last boundary check
         self.absorbed = 0  # cells absorbed by a face during the mechanics substeps (the caller resets it)
 
@@ -105,135 +121,219 @@ class CellPopulation:
         return self.store.n
 
     @property
+    def network(self):
+        """The network of a single-type run (on the store's species)."""
+        if len(self.kinds) != 1:
+            raise ValueError("this run has several cell types: see CellPopulation.kinds")
+        return self.kinds[0].network
+
+    @property
+    def body(self):
+        """The body of a single-type run's cells (None: point cells)."""
+        return self.kinds[0].body if len(self.kinds) == 1 else None
+
+    @property
     def sampled_fields(self) -> tuple[str, ...]:
-        """The fields the cells read at their positions: the network's, and those
-        growth and necrosis depend on."""
-        names = list(self.network.fields)
-        if self.body is not None:
-            if self.body.growth_by_field:
-                names.append(self.body.growth_modulation.source)
-            if self.body.necrosis is not None:
-                names.append(self.body.necrosis.field)
+        """The fields the cells read at their positions: the networks', those growth and
+        necrosis depend on, and those a fate or type change has a threshold on."""
+        names = []
+        for kind in self.kinds:
+            cell = kind.config
+            names += kind.network.fields
+            if cell.body is not None:
+                if cell.body.growth_by_field:
+                    names.append(cell.body.growth_modulation.source)
+                if cell.body.necrosis is not None:
+                    names.append(cell.body.necrosis.field)
+            for fate in (cell.division, cell.death) + tuple(c.when for c in cell.changes):
+                if fate.threshold is not None and fate.threshold.field:
+                    names.append(fate.threshold.species)
         return tuple(dict.fromkeys(names))
 
+    def type_column(self) -> np.ndarray:
+        """The type index of every cell."""
+        if self.store.has("type"):
+            return self.store.column("type")
+        return np.zeros(self.n, dtype=np.int64)
+
+    def new_columns(self, kind: int | np.ndarray, k: int) -> dict:
+        """Store columns of ``k`` new cells of type ``kind`` (an index, or one per cell):
+        the type and the initial size of its body, for :meth:`AgentStore.append`."""
+        kinds = np.broadcast_to(np.asarray(kind, dtype=np.int64), (k,))
+        out = {}
+        if self.store.has("type"):
+            out["type"] = kinds.copy()
+        if self.agents.has_bodies:
+            radius = np.array([c.body.radius for c in self.agents.types])[kinds]
+            volume = np.array([c.body.volume for c in self.agents.types])[kinds]
+            out.update(volume=volume, radius=radius)
+        return out
+
     def body_columns(self, k: int) -> dict:
-        """Store columns of ``k`` new cells (their initial size), for :meth:`AgentStore.append`."""
-        if self.body is None:
-            return {}
-        return {"volume": np.full(k, self.body.volume), "radius": np.full(k, self.body.radius)}
+        """Store columns of ``k`` new cells of the first type (its initial size)."""
+        return self.new_columns(0, k)
 
-    def _active(self) -> np.ndarray | float:
-        """1 for the cells that act (move, take up, divide), 0 for the necrotic."""
-        if not self.store.has("necrotic"):
-            return 1.0
-        return (self.store.column("necrotic") == 0).astype(float)
+    def blocks(self):
+        """``(kind, block)`` for every type with cells here, the rows grouped by type first."""
+        if len(self.kinds) == 1:
+            return [(self.kinds[0], Block(self.store, 0, self.n))] if self.n else []
+        b = self.store.group_by_type(len(self.kinds), self.carry)
+        return [(kind, Block(self.store, int(b[k]), int(b[k + 1]))) for k, kind in enumerate(self.kinds)
+                if b[k + 1] > b[k]]
 
-    def _species_factor(self, modulation: Modulation | None) -> np.ndarray | float:
-        if modulation is None:
-            return 1.0
-        counts = self.store.counts[:, self.network.index(modulation.source)]
-        return modulation_factor(modulation, counts)
+    def group(self) -> None:
+        """Group the rows by type (:meth:`blocks`), e.g. before building on their order."""
+        if len(self.kinds) > 1:
+            self.store.group_by_type(len(self.kinds), self.carry)
+
+    def _carried(self, fields, block: Block):
+        return {name: values[block.rows] for name, values in (fields or {}).items()}
+
+    def _remove(self, rows) -> None:
+        self.store.remove(rows, self.carry)
 
     # ------------------------------------------------------------------ stages
 
     def react(self, dt: float, step: int, fields: Mapping[str, np.ndarray] | None = None,
               exports: np.ndarray | None = None) -> int:
         """Advance every cell's network by ``dt`` min (exact SSA, or tau-leaping if the
-        config asks for it). ``fields`` maps a field name to its concentration at each
-        agent (for modulated rates); ``exports`` (int64 ``(n, len(secreted_fields))``)
-        receives the molecules each cell releases into each field."""
-        mods = self.network.modulations
-        factors = np.empty((self.n, len(mods)))
-        for m, mod in enumerate(mods):
-            factors[:, m] = modulation_factor(mod, fields[mod.source])
-        self.events = self.integrator.advance(self.store.counts, self.store.ids, factors, dt, self.seed, step,
-                                              exports)
-        return self.events
+        config asks for it), each type's with its own kernel over its block. ``fields``
+        maps a field name to its concentration at each agent (for modulated rates);
+        ``exports`` (int64 ``(n, len(agents.secreted_fields))``) receives the molecules
+        each cell releases into each field."""
+        fields = self.carry if fields is None else fields
+        if exports is None:
+            exports = np.zeros((self.n, len(self.agents.secreted_fields)), dtype=np.int64)
+        events = 0
+        for kind, block in self.blocks():
+            events += kind.react(block, dt, step, self.seed, self._carried(fields, block), exports[block.rows])
+        self.events = events
+        return events
 
-    def uptake_rates(self, uptake) -> np.ndarray:
-        """Clearance of ``uptake`` per cell, µm³/min."""
-        return np.broadcast_to(uptake.rate * self._species_factor(uptake.modulation) * self._active(),
-                               (self.n,)).astype(float)
+    def uptake_rates(self, entry) -> np.ndarray:
+        """Clearance per cell (µm³/min) of ``entry``, an ``(type index, uptake)`` of
+        :attr:`Agents.uptakes`; 0 for cells of the other types."""
+        k, uptake = entry
+        rate = np.zeros(self.n)
+        for kind, block in self.blocks():
+            if kind.index == k:
+                rate[block.rows] = kind.uptake_rate(block, uptake)
+        return rate
 
-    def receive(self, uptake, molecules: np.ndarray) -> None:
-        """Add ``molecules`` (per cell, possibly fractional) taken up by ``uptake``: with
-        ``into``, whole molecules join that species and the rest waits in the cell's
-        reservoir, so nothing is rounded away."""
+    def receive(self, entry, molecules: np.ndarray) -> None:
+        """Add ``molecules`` (per cell, possibly fractional) taken up by ``entry``
+        (``(type index, uptake)``): with ``into``, whole molecules join that species and
+        the rest waits in the cell's reservoir, so nothing is rounded away."""
+        k, uptake = entry
         if uptake.into is None:
             return
-        k = self.agents.reservoirs.index(uptake)
+        r = self.agents.reservoirs.index(entry)
         reservoir = self.store.reservoir
-        reservoir[:, k] += molecules
-        whole = np.floor(reservoir[:, k])
-        reservoir[:, k] -= whole
-        self.store.counts[:, self.network.index(uptake.into)] += whole.astype(np.int64)
+        mine = self.type_column() == k
+        reservoir[mine, r] += molecules[mine]
+        whole = np.floor(reservoir[:, r])
+        reservoir[:, r] -= whole
+        self.store.counts[:, self.species.index(uptake.into)] += whole.astype(np.int64)
 
     def held(self, species: str) -> float:
         """Molecules of ``species`` held by this rank's cells, including reservoirs feeding it."""
-        total = float(self.store.counts[:, self.network.index(species)].sum())
-        for k, u in enumerate(self.agents.reservoirs):
+        total = float(self.store.counts[:, self.species.index(species)].sum())
+        for r, (_, u) in enumerate(self.agents.reservoirs):
             if u.into == species:
-                total += float(self.store.reservoir[:, k].sum())
+                total += float(self.store.reservoir[:, r].sum())
         return total
 
-    def chemotactic_drift(self, gradient: np.ndarray) -> np.ndarray:
-        """Drift velocity (µm/min) from the field gradient at each cell."""
-        c = self.agents.chemotaxis
-        v = c.sensitivity * gradient
-        if c.max_speed > 0:
-            v /= (1.0 + np.linalg.norm(v, axis=1) / c.max_speed)[:, None]
-        active = self._active()
-        return v if np.isscalar(active) else v * active[:, None]
-
-    def _fires(self, fate: Fate, dt: float, step: int, stream: int) -> np.ndarray:
-        """Which cells undergo ``fate`` during this step."""
-        store = self.store
-        fires = np.zeros(self.n, dtype=bool)
-        if fate.rate > 0:
-            rate = fate.rate * self._species_factor(fate.modulation)
-            fires |= event_uniforms(store.ids, self.seed, stream, step) < -np.expm1(-rate * dt)
-        if fate.threshold is not None:
-            x = store.counts[:, self.network.index(fate.threshold.species)]
-            fires |= (x >= fate.threshold.value) if fate.threshold.above else (x <= fate.threshold.value)
-        if fate.min_age > 0:
-            fires &= store.age >= fate.min_age
-        if fate.pressure is not None:
-            p = store.column("pressure")
-            fires &= (p > fate.pressure.value) if fate.pressure.above else (p < fate.pressure.value)
-        return fires
+    def chemotactic_drift(self, gradients) -> np.ndarray:
+        """Drift velocity (µm/min) of every cell from the gradients at the cells
+        (``gradients``: field name → ``(n, dim)``, or one array for a single type)."""
+        v = np.zeros((self.n, self.dim))
+        for kind, block in self.blocks():
+            c = kind.config.chemotaxis
+            if c is None:
+                continue
+            g = gradients if isinstance(gradients, np.ndarray) else gradients[c.field]
+            v[block.rows] = kind.drift(block, g[block.rows])
+        return v
 
     def die(self, dt: float, step: int) -> int:
         """Remove the cells that die during this step; returns how many."""
-        if not self.agents.death.active:
+        dying = []
+        for kind, block in self.blocks():
+            if kind.config.death.active:
+                fires = kind.fires(block, kind.config.death, dt, step, self.seed, STREAM_DEATH,
+                                   self._carried(self.carry, block))
+                dying.append(block.rows.start + np.nonzero(fires)[0])
+        if not dying:
             return 0
-        dying = np.nonzero(self._fires(self.agents.death, dt, step, STREAM_DEATH))[0]
-        self.store.remove(dying)
+        dying = np.concatenate(dying)
+        self._remove(dying)
         return int(dying.size)
 
-    def grow(self, dt: float, fields: Mapping[str, np.ndarray]) -> int:
+    def grow(self, dt: float, fields: Mapping[str, np.ndarray] | None = None) -> int:
         """Cells with a body grow (or, necrotic, shrink) over ``dt`` min; the necrotic
         that shrank away are removed. Returns how many were removed."""
-        if self.body is None:
+        if not self.agents.has_bodies:
             return 0
-        gone = bodies.grow(self.store, self.body, dt, self._species_factor, fields)
-        self.store.remove(gone)
+        fields = self.carry if fields is None else fields
+        gone = []
+        for kind, block in self.blocks():
+            removed = bodies.grow(block, kind.body, dt, lambda mod, k=kind, b=block: k.species_factor(b, mod),
+                                  self._carried(fields, block))
+            gone.append(block.rows.start + removed)
+        gone = np.concatenate(gone) if gone else np.empty(0, np.int64)
+        self._remove(gone)
         return int(gone.size)
+
+    def change_types(self, dt: float, step: int) -> int:
+        """Cells that meet a type change's rule turn into the target type (the first
+        rule of their type that fires, in the config's order); returns how many."""
+        targets = np.full(self.n, -1, dtype=np.int64)
+        rules = np.full(self.n, -1, dtype=np.int64)
+        for kind, block in self.blocks():
+            fields = self._carried(self.carry, block)
+            for r, change in enumerate(kind.config.changes):
+                fires = kind.fires(block, change.when, dt, step, self.seed, STREAM_CHANGE + r, fields)
+                fires &= targets[block.rows] < 0
+                fires &= kind.active(block) > 0
+                targets[block.rows][fires] = self.agents.type_index(change.target)
+                rules[block.rows][fires] = r
+        changing = np.nonzero(targets >= 0)[0]
+        if changing.size == 0:
+            self.changed = 0
+            return 0
+        kinds = self.type_column()
+        for source in self.kinds:
+            for r, change in enumerate(source.config.changes):
+                rows = changing[(kinds[changing] == source.index) & (rules[changing] == r)]
+                if rows.size:
+                    target = self.kinds[self.agents.type_index(change.target)]
+                    counts = self.store.counts[rows]
+                    target.entering(counts, source, change.unshared)
+                    self.store.counts[rows] = counts
+        kinds[changing] = targets[changing]  # a changed cell keeps its body; the new type's rules apply from now
+        self.changed = int(changing.size)
+        return self.changed
 
     def dividing(self, dt: float, step: int) -> np.ndarray:
         """Indices of the cells that divide during this step (by the division rule or,
         with a body, at the division volume; never the necrotic), in increasing id order."""
-        division = self.agents.division
-        fires = self._fires(division, dt, step, STREAM_DIVISION) if division.active else np.zeros(self.n, bool)
-        if self.body is not None:
-            fires |= bodies.ready_to_divide(self.store, self.body)
-            fires &= self._active() > 0
-        index = np.nonzero(fires)[0]
+        index = []
+        for kind, block in self.blocks():
+            division = kind.config.division
+            fires = (kind.fires(block, division, dt, step, self.seed, STREAM_DIVISION, self._carried(self.carry, block))
+                     if division.active else np.zeros(block.n, bool))
+            if kind.body is not None:
+                fires |= bodies.ready_to_divide(block, kind.body)
+                fires &= kind.active(block) > 0
+            index.append(block.rows.start + np.nonzero(fires)[0])
+        index = np.concatenate(index) if index else np.empty(0, np.int64)
         return index[np.argsort(self.store.ids[index], kind="stable")]
 
     def divide(self, mothers: np.ndarray, daughter_ids: np.ndarray, step: int) -> None:
         """Split cells ``mothers`` (indices): molecules binomially, positions one
         diameter apart along a random axis (cells with a body: halved volumes, centres
-        inside the mother's body); both daughters restart the cell cycle."""
+        inside the mother's body); both daughters restart the cell cycle and are of the
+        mother's type. Values in :attr:`carry` pass from mother to daughter."""
         if mothers.size == 0:
             return
         store = self.store
@@ -242,11 +342,14 @@ class CellPopulation:
         daughter_counts = split_counts(counts, ids, self.seed, step)
         store.counts[mothers] = counts
         axis = unit_vectors(ids, self.dim, self.seed, STREAM_DIVISION, step)
-        columns = {}
-        if self.body is not None:
-            axis, columns = bodies.split(store, mothers, axis)
+        kinds = self.type_column()[mothers].copy()
+        columns = {"type": kinds} if store.has("type") else {}
+        if self.agents.has_bodies:
+            axis, body = bodies.split(store, mothers, axis)
+            columns.update(body)
         else:
-            axis *= 0.5 * self.agents.diameter
+            diameter = np.array([c.diameter for c in self.agents.types])[kinds]
+            axis *= 0.5 * diameter[:, None]
         centre = store.position[mothers]
         store.position[mothers] = centre - axis
         store.age[mothers] = 0.0
@@ -254,27 +357,35 @@ class CellPopulation:
         if store.direction is not None:
             store.direction[mothers] = 0.0
             direction = np.zeros((mothers.size, self.dim))
+        for name, values in self.carry.items():
+            self.carry[name] = np.concatenate([values, values[mothers]])
         store.append(daughter_ids, centre + axis, daughter_counts, age=0.0, direction=direction, **columns)
 
     def speed(self) -> np.ndarray:
         """Speed (persistent walk, µm/min) or diffusivity (Brownian, µm²/min) per cell."""
-        m = self.agents.motility
-        base = m.speed if m.kind == "persistent" else m.diffusivity
-        return np.broadcast_to(base * self._species_factor(m.modulation) * self._active(), (self.n,)).astype(float)
+        out = np.zeros(self.n)
+        for kind, block in self.blocks():
+            out[block.rows] = kind.speed(block)
+        return out
 
     def move(self, dt: float, step: int, drift: np.ndarray | None = None) -> int:
-        """Random walk (plus ``drift``, µm/min, e.g. chemotaxis) and boundaries;
-        returns the number of cells absorbed by the domain boundary."""
-        store = self.store
-        m = self.agents.motility
-        drift = _NO_ROWS if drift is None else np.ascontiguousarray(drift, dtype=float)
-        if m.kind == "brownian":
-            brownian_step(store.position, store.ids, self.speed(), drift, dt, self.seed, step)
-        elif m.kind == "persistent":
-            persistent_step(store.position, store.direction, store.ids, self.speed(), m.persistence, drift, dt,
-                            self.seed, step)
-        elif drift.shape[0]:
-            store.position[...] += drift * dt
+        """Random walk (plus ``drift``, µm/min, e.g. chemotaxis; default: the carried
+        ``"drift"``) and boundaries; returns the number of cells absorbed by the domain
+        boundary."""
+        if drift is None:
+            drift = self.carry.get("drift")
+        for kind, block in self.blocks():
+            m = kind.config.motility
+            part = _NO_ROWS if drift is None else np.ascontiguousarray(drift[block.rows], dtype=float)
+            position = block.position
+            if m.kind == "brownian":
+                brownian_step(position, block.ids, kind.speed(block), part, dt, self.seed, step)
+            elif m.kind == "persistent":
+                persistent_step(position, block.direction, block.ids, kind.speed(block), m.persistence, part, dt,
+                                self.seed, step)
+            elif part.shape[0]:
+                position[...] += part * dt
+        self.carry.clear()  # the step's values end with its motility
         return self._apply_boundaries()
 
     def push(self, ghosts, interaction: float, dt: float) -> float:
@@ -282,8 +393,8 @@ class CellPopulation:
         cells of this rank and of the ``ghosts`` (:func:`~.bodies.contact_step`), then
         the boundaries; returns the largest displacement relative to the cell's radius.
         Cells absorbed by a face are added to :attr:`absorbed`."""
-        largest = bodies.contact_step(self.store, self.body, ghosts, interaction, self.size, self.boundary_kinds,
-                                      dt)
+        largest = bodies.contact_step(self.store, self.contact_law, ghosts, interaction, self.size,
+                                      self.boundary_kinds, dt)
         self.absorbed += self._apply_boundaries()
         return largest
 
@@ -301,5 +412,5 @@ class CellPopulation:
         direction = store.direction if store.direction is not None else _NO_ROWS
         self.non_finite = apply_boundaries(store.position, direction, self.size, self.boundary_kinds, alive)
         absorbed = np.nonzero(~alive)[0]
-        store.remove(absorbed)
+        self._remove(absorbed)
         return int(absorbed.size)

@@ -34,6 +34,7 @@ STREAM_PLACEMENT = 5
 STREAM_SPLIT = 6
 STREAM_TAU = 7
 STREAM_HYBRID = 8
+STREAM_CHANGE = 32  # type changes: rule r of a type draws from stream 32 + r (r < 32)
 
 
 _M0 = np.uint64(0xD2511F53)

@@ -17,6 +17,9 @@ Columns (``n`` rows are live, the arrays are longer to make appends cheap):
 ``hypoxia``    float64 (n,)    min spent below the necrosis threshold (only with necrosis,
                                as the next)
 ``necrotic``   float64 (n,)    the volume when the cell turned necrotic, µm³ (0: it is not)
+``type``       int64 (n,)      the cell type's index (only in runs with ``[cell_types]``)
+``contacts``   float64 (n, T)  touching cells of each of the T types at the last mechanics
+                               substep (only with bodies and several types)
 =============  ==============  =====================================================
 
 There is no Python object per agent. Appends grow the arrays geometrically
@@ -32,13 +35,14 @@ import numpy as np
 GROWTH = 1.5
 
 
-SCALAR_COLUMNS = ("ids", "age", "volume", "radius", "pressure", "hypoxia", "necrotic")
+SCALAR_COLUMNS = ("ids", "age", "volume", "radius", "pressure", "hypoxia", "necrotic", "type")
+INTEGER_COLUMNS = ("ids", "counts", "type")
 BODY_COLUMNS = ("volume", "radius", "pressure")
 NECROSIS_COLUMNS = ("hypoxia", "necrotic")
 
 
 def column_bytes(dim: int, n_species: int, persistent: bool, reservoirs: int = 0, body: bool = False,
-                 necrosis: bool = False) -> dict[str, int]:
+                 necrosis: bool = False, typed: bool = False, contact_types: int = 0) -> dict[str, int]:
     """Bytes per agent of each column (all elements are 8 bytes)."""
     widths = {"ids": 1, "position": dim, "counts": n_species, "age": 1}
     if persistent:
@@ -47,6 +51,10 @@ def column_bytes(dim: int, n_species: int, persistent: bool, reservoirs: int = 0
         widths["reservoir"] = reservoirs
     for name in (BODY_COLUMNS if body else ()) + (NECROSIS_COLUMNS if necrosis else ()):
         widths[name] = 1
+    if typed:
+        widths["type"] = 1
+    if contact_types:
+        widths["contacts"] = contact_types
     return {name: 8 * w for name, w in widths.items()}
 
 
@@ -62,13 +70,14 @@ class AgentStore:
     """
 
     def __init__(self, dim: int, n_species: int, *, persistent: bool = False, reservoirs: int = 0,
-                 body: bool = False, necrosis: bool = False, capacity: int = 1024):
+                 body: bool = False, necrosis: bool = False, typed: bool = False, contact_types: int = 0,
+                 capacity: int = 1024):
         self.dim = dim
         self.n_species = n_species
         self.n = 0
         self._widths = {name: b // 8 for name, b in column_bytes(dim, n_species, persistent, reservoirs, body,
-                                                                 necrosis).items()}
-        self._dtypes = {name: (np.int64 if name in ("ids", "counts") else np.float64) for name in self._widths}
+                                                                 necrosis, typed, contact_types).items()}
+        self._dtypes = {name: (np.int64 if name in INTEGER_COLUMNS else np.float64) for name in self._widths}
         self._data = {name: self._empty(name, max(capacity, 16)) for name in self._widths}
 
     # ----------------------------------------------------------------- storage
@@ -175,9 +184,10 @@ class AgentStore:
             data[:m] = data[: self.n][mask]
         self.n = m
 
-    def remove(self, index: np.ndarray) -> None:
+    def remove(self, index: np.ndarray, follow=None) -> None:
         """Remove the agents at ``index`` (distinct row numbers) in O(len(index)):
-        the last live rows move into the holes, so the order of the others changes."""
+        the last live rows move into the holes, so the order of the others changes.
+        The arrays in the dict ``follow`` (one row per agent) get the same change."""
         index = np.unique(np.asarray(index, dtype=np.int64))
         if index.size == 0:
             return
@@ -187,6 +197,27 @@ class AgentStore:
         for data in self._data.values():
             data[holes] = data[movers]
         self.n = new_n
+        for name, data in (follow or {}).items():
+            data[holes] = data[movers]
+            follow[name] = data[:new_n]
+
+    def group_by_type(self, n_types: int, follow=None) -> np.ndarray:
+        """Order the rows by the ``type`` column (type 0 first) and return the bounds
+        ``b`` (``n_types + 1``): type ``k`` holds rows ``b[k]:b[k+1]``. Only the rows out
+        of their type's range move, so a store changed by a few appends and removals
+        costs in proportion to those; the arrays in ``follow`` move with the rows."""
+        kind = self._data["type"][: self.n]
+        per_type = np.bincount(kind, minlength=n_types)
+        bounds = np.zeros(n_types + 1, dtype=np.int64)
+        np.cumsum(per_type, out=bounds[1:])
+        wrong = np.nonzero(kind != np.repeat(np.arange(n_types), per_type))[0]
+        if wrong.size:
+            source = wrong[np.argsort(kind[wrong], kind="stable")]
+            for data in self._data.values():
+                data[wrong] = data[source]
+            for data in (follow or {}).values():
+                data[wrong] = data[source]
+        return bounds
 
     def pack(self, index: np.ndarray) -> np.ndarray:
         """Rows ``index`` as one uint64 array ``(len(index), row_words)`` (bit copies)."""

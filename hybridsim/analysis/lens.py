@@ -198,7 +198,7 @@ def continuum_report(config, n_cells: int) -> ContinuumReport:
     ell = min(lengths) if lengths else max(d.size)
     ell = min(ell, max(d.size))
     patch = density * ell**d.dim
-    diameter = config.agents.diameter if config.agents is not None else 10.0
+    diameter = min(t.diameter for t in config.agents.types) if config.agents is not None else 10.0
     return ContinuumReport(density, diameter, ell, patch, 1.0 / math.sqrt(patch) if patch > 0 else math.inf,
                            diameter < ell)
 
@@ -210,17 +210,20 @@ def describe_lens(config) -> list[str]:
     from ..errors import InputError
 
     lines = []
-    if config.network is not None:
+    agents = config.agents
+    if agents is not None:
         fields = {name: value for name, (value, _) in typical_fields(config).items()}
-        try:
-            lenses = network_lens(config.network, fields)
-            for s in lenses:
-                lines.append(f"  {s.name}: {s.method} — {s.reason}")
-            method, why = network_method(lenses)
-            verdict = "as configured" if method == config.agents.method else f"configured: {config.agents.method!r}"
-            lines.append(f"  network: agents.method = {method!r} ({verdict}) — {why}")
-        except (RuntimeError, InputError) as exc:
-            lines.append(f"  (network species: no estimate: {exc})")
+        for cell in agents.types:
+            label = f"cell type {cell.name}: " if agents.named else ""
+            try:
+                lenses = network_lens(cell.network, fields)
+                for s in lenses:
+                    lines.append(f"  {label}{s.name}: {s.method} — {s.reason}")
+                method, why = network_method(lenses)
+                verdict = "as configured" if method == agents.method else f"configured: {agents.method!r}"
+                lines.append(f"  {label}network: agents.method = {method!r} ({verdict}) — {why}")
+            except (RuntimeError, InputError) as exc:
+                lines.append(f"  ({label}network species: no estimate: {exc})")
     for s in field_lens(config):
         lines.append(f"  field {s.name}: {s.method} — {s.reason}")
     if not lines:

@@ -109,6 +109,12 @@ def load_model(path: str):
             raise InputError(f"{path} is not valid TOML: {exc}") from None
         if "domain" in data:
             config = load_config(p)
+            if config.network is None and config.agents is not None and len(config.agents.types) > 1:
+                names = ", ".join(config.agents.type_names)
+                raise InputError(f"{path} has several cell types ({names}), each with its own network: give this "
+                                 "tool one type's network file")
+            if config.network is None and config.agents is not None:
+                return config.agents.types[0].network, config
             if config.network is None:
                 raise InputError(f"{path} has no [network]: the cells' reactions are what this tool analyses")
             return config.network, config

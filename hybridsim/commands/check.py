@@ -39,11 +39,14 @@ def cmd_check(args, petsc_args: list[str]) -> int:
         from ..agents.population import describe_population
         from ..io.agent_input import check_file, placement_count
 
-        for p in config.agents.placements:
-            if p.kind == "file":
-                check_file(p, d.size, config.network.species)
-        n = sum(placement_count(p, d.size) for p in config.agents.placements)
-        lines += describe_population(config.agents, config.network, d, n, ranks)
+        agents = config.agents
+        per_type = []
+        for cell in agents.types:
+            for p in cell.placements:
+                if p.kind == "file":
+                    check_file(p, d.size, cell.network.species)
+            per_type.append(sum(placement_count(p, d.size) for p in cell.placements))
+        lines += describe_population(agents, d, sum(per_type), ranks, per_type)
     if config.mechanics is not None:
         from ..mechanics.elasticity import describe_mechanics
 

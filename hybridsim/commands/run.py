@@ -139,15 +139,22 @@ def _describe_run(comm, args, config, sim) -> None:
     for name, solver in sim.solvers.items():
         say(comm, f"  species {name}: {solver.method} preconditioner (options prefix -{solver.prefix})", args.quiet)
     if sim.population is not None:
-        say(comm, f"  agents: {sim.agent_total}, network of {config.network.n_species} species and "
-                  f"{len(config.network.reactions)} reactions ({config.agents.method}), "
-                  f"motility {config.agents.motility.kind}", args.quiet)
-        body = config.agents.body
-        if body is not None:
+        agents = config.agents
+        for cell in agents.types:
+            name = f"cell type {cell.name}" if agents.named else "agents"
+            total = f"{sim.agent_total}, " if not agents.named else ""
+            say(comm, f"  {name}: {total}network of {cell.network.n_species} species and "
+                      f"{len(cell.network.reactions)} reactions ({agents.method}), "
+                      f"motility {cell.motility.kind}", args.quiet)
+        if agents.named:
+            say(comm, f"  agents: {sim.agent_total} of {len(agents.types)} type(s)", args.quiet)
+        if agents.has_bodies:
             from ..agents.bodies import substeps
 
+            body = agents.types[0].body
             n = substeps(body, config.time.dt)
-            say(comm, f"  bodies: radius {body.radius:g} µm, {body.contact.model} contact, {n} mechanics "
+            radii = ", ".join(f"{t.body.radius:g}" for t in agents.types)
+            say(comm, f"  bodies: radius {radii} µm, {body.contact.model} contact, {n} mechanics "
                       f"substep(s) of {config.time.dt / n:g} min per step", args.quiet)
     if sim.mechanics is not None:
         m = config.mechanics

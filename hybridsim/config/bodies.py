@@ -11,7 +11,7 @@ are written out in ``docs/bodies.md``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import InputError
 from .network import Modulation, Network, parse_modulated_value
@@ -113,9 +113,30 @@ class Body:
         return self.radius if self.growth == 0 else math.inf
 
 
-def _contact(t: Table | None, radius: float) -> Contact:
+PER_TYPE_CONTACT = {"potential": ("repulsion", "adhesion"), "spring": ("stiffness",)}
+"""The contact keys each cell type may set for itself; the others are shared by all types."""
+
+
+def parse_contact(t: Table | None, shared: Contact | None = None, where: str = "[agents.contact]") -> Contact:
+    """Validate a contact table. With ``shared`` (a run with several cell types) ``t``
+    is one type's table and may set only its own strengths (:data:`PER_TYPE_CONTACT`),
+    the rest coming from ``shared``."""
     if t is None:
-        return Contact()
+        return shared or Contact()
+    if shared is not None:
+        own = PER_TYPE_CONTACT[shared.model]
+        for key in t.data:
+            if key not in own:
+                raise InputError(f"{t.key(key)} is shared by every cell type: set it in {where} (a type's own "
+                                 f"contact keys with the {shared.model} model: {', '.join(own)})")
+        values = {}
+        if shared.model == "potential":
+            values.update(repulsion=t.number("repulsion", shared.repulsion, unit="µm/min", minimum=0.0),
+                          adhesion=t.number("adhesion", shared.adhesion, unit="µm/min", minimum=0.0))
+        else:
+            values.update(stiffness=t.number("stiffness", shared.stiffness, unit="1/min", positive=True))
+        t.finish()
+        return replace(shared, **values)
     model = t.string("model", Contact.model, choices=CONTACT_MODELS)
     values = dict(model=model, drag=t.number("drag", Contact.drag, positive=True),
                   dt=t.number("dt", Contact.dt, unit="min", positive=True),
@@ -129,13 +150,18 @@ def _contact(t: Table | None, radius: float) -> Contact:
         values.update(stiffness=t.number("stiffness", Contact.stiffness, unit="1/min", positive=True),
                       cutoff=t.number("cutoff", Contact.cutoff, minimum=1.0))
     t.finish()
-    contact = Contact(**values)
-    stiffness = contact.pair_stiffness(radius)
+    return Contact(**values)
+
+
+def check_substep(contact: Contact, radius: float, key: str, stiffness: float | None = None) -> None:
+    """Refuse a substep ``contact.dt`` the explicit update cannot take for cells of
+    ``radius`` (µm) whose pair relaxes at ``stiffness`` (1/min; default: two cells of
+    this contact law); ``key`` names the dt in the message."""
+    stiffness = contact.pair_stiffness(radius) if stiffness is None else stiffness
     if stiffness * contact.dt > 0.5:
-        raise InputError(f"{t.key('dt')} = {contact.dt:g} min is too long for the contact forces: a pair of cells of "
+        raise InputError(f"{key} = {contact.dt:g} min is too long for the contact forces: a pair of cells of "
                          f"radius {radius:g} µm relaxes at {stiffness:.3g}/min, so the explicit substep overshoots "
                          f"(dt·rate = {stiffness * contact.dt:.2g} > 0.5); use dt ≤ {0.5 / stiffness:.3g}")
-    return contact
 
 
 def _necrosis(t: Table | None, fields: tuple[str, ...]) -> Necrosis | None:
@@ -153,8 +179,9 @@ def _necrosis(t: Table | None, fields: tuple[str, ...]) -> Necrosis | None:
 
 
 def parse_body(t: Table, contact: Table | None, necrosis: Table | None, network: Network,
-               fields: tuple[str, ...]) -> Body:
-    """Validate ``[agents.body]`` with ``[agents.contact]`` and ``[agents.necrosis]``."""
+               fields: tuple[str, ...], shared: Contact | None = None) -> Body:
+    """Validate ``[agents.body]`` with ``[agents.contact]`` and ``[agents.necrosis]``
+    (with ``shared``, a type's contact table over the contact all types share)."""
     radius = t.number("radius", Body.radius, unit="µm", positive=True)
     growth, modulation = Body.growth, None
     if t.has("growth"):
@@ -172,6 +199,8 @@ def parse_body(t: Table, contact: Table | None, necrosis: Table | None, network:
     t.finish()
     body = Body(radius=radius, growth=growth, growth_modulation=modulation,
                 growth_by_field=modulation is not None and source == "field", division_volume=division_volume,
-                arrest_pressure=arrest, contact=_contact(contact, radius),
+                arrest_pressure=arrest, contact=parse_contact(contact, shared),
                 necrosis=_necrosis(necrosis, fields))
+    if shared is None:
+        check_substep(body.contact, radius, contact.key("dt") if contact is not None else "agents.contact.dt")
     return body

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .agents import Agents, parse_agents
+from .cell_types import parse_cell_types
 from .mechanics import Mechanics, parse_mechanics
 from .network import Network, parse_network
 from .network_file import load_network
@@ -100,7 +101,7 @@ class Config:
     title: str = ""
     concentration_unit: str = "molecules/µm³"
     source_text: str = ""  # the TOML text the config came from (stored in output)
-    network: Network | None = None  # intracellular reaction network of the agents
+    network: Network | None = None  # the top-level [network] (a single-type run's; typed runs: agents.types)
     agents: Agents | None = None
     mechanics: Mechanics | None = None  # tissue elasticity driven by a field
 
@@ -167,12 +168,16 @@ def parse_config(text: str, source: str = "<config>", base_dir: str | Path | Non
             network = parse_network(raw, "network", fields=field_names, source=source)
     agents = None
     at = top.table("agents")
-    if at is not None:
+    ct = top.table("cell_types")
+    if ct is not None:
+        agents = parse_cell_types(ct, at, domain.size, domain.periodic, network, base_dir, field_names)
+    elif at is not None:
         agents = parse_agents(at, domain.size, domain.periodic, network, base_dir, field_names)
     elif network is not None:
         raise InputError("network is defined but [agents] is missing: no cell would carry it")
     if not species and agents is None:
-        raise InputError("the config defines neither fields ([species.NAME]) nor cells ([agents])")
+        raise InputError("the config defines neither fields ([species.NAME]) nor cells ([agents] or "
+                         "[cell_types.NAME])")
 
     mechanics = None
     mt = top.table("mechanics")

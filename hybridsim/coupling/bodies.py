@@ -42,7 +42,7 @@ class CellMechanics:
         self.grid = grid
         self.exchange = GhostExchange(grid, transport)
         self.population = population
-        self.body = population.body
+        self.dt = min(t.body.contact.dt for t in population.agents.types)  # the same for every type
         self.ghosts = 0  # ghost copies this rank received in the last substep
         self.timings = {"ghost exchange": 0.0, "contact": 0.0}
 
@@ -53,7 +53,7 @@ class CellMechanics:
         store = self.population.store
         local = float(store.column("radius").max()) if store.n else 0.0
         largest = self.grid.comm.allreduce(local, op=MPI.MAX)
-        return interaction_distance(self.body, largest)
+        return interaction_distance(self.population.agents.types[0].body, largest)
 
     def relax(self, dt: float, step: int) -> tuple[int, int]:
         """Move the cells (each on its owner) under contact forces for ``dt`` min
@@ -67,7 +67,7 @@ class CellMechanics:
         pop = self.population
         pop.absorbed = 0
         migrated = 0
-        n_substeps = substeps(self.body, dt)
+        n_substeps = substeps(self.dt, dt)
         h = dt / n_substeps
         reach = self.interaction()
         if reach == 0.0:
@@ -75,7 +75,8 @@ class CellMechanics:
         for _ in range(n_substeps):
             start = time.perf_counter()
             store = pop.store
-            ghosts = self.exchange(store.position, store.column("radius"), store.ids, reach)
+            types = store.column("type") if store.has("type") else None
+            ghosts = self.exchange(store.position, store.column("radius"), store.ids, reach, types)
             middle = time.perf_counter()
             largest = pop.push(ghosts, reach, h)
             self.timings["ghost exchange"] += middle - start
@@ -86,7 +87,7 @@ class CellMechanics:
             if largest > STABLE_DISPLACEMENT:
                 raise RunError(f"contact forces moved a cell by {largest:.3g} of its radius in one mechanics "
                                f"substep of step {step + 1} (more than {STABLE_DISPLACEMENT:g}): the explicit "
-                               f"update is unstable; reduce agents.contact.dt (now {self.body.contact.dt:g} min) "
+                               f"update is unstable; reduce agents.contact.dt (now {self.dt:g} min) "
                                "or the repulsion/stiffness, or raise agents.contact.drag")
             migrated += migrate(store, self.grid)
         return pop.absorbed, migrated

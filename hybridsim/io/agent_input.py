@@ -23,27 +23,31 @@ from .hdf5 import h5py_module
 
 
 def initial_agents(config, grid) -> tuple[list, int]:
-    """This rank's share of the initial agents of every placement, as batches
-    ``(ids, position, counts)`` (to be sent to their owners), and the first id not
-    used. Uniform and file placements split their ids over the ranks; a lattice
-    gives each rank the sites in its subdomain."""
+    """This rank's share of the initial agents of every placement of every cell type,
+    as batches ``(ids, position, counts, type index)`` (to be sent to their owners;
+    counts on the columns of every type's species), and the first id not used.
+    Uniform and file placements split their ids over the ranks; a lattice gives each
+    rank the sites in its subdomain. Ids are numbered through the types in order."""
     size = config.domain.size
     rank, n_ranks = grid.comm.rank, grid.comm.size
-    network = config.network
+    species = config.agents.species
     batches = []
     first = 0
-    for p in config.agents.placements:
-        base = place.initial_counts(p, network.species, network.initial)
-        if p.kind == "uniform":
-            ids, pos = place.uniform(p, size, first, rank, n_ranks, config.seed)
-            counts = np.tile(base, (ids.size, 1))
-        elif p.kind == "lattice":
-            ids, pos = place.lattice(p, size, first, grid.spacing, grid.starts, grid.counts)
-            counts = np.tile(base, (ids.size, 1))
-        else:
-            ids, pos, counts = from_file(p, size, network.species, base, first, rank, n_ranks)
-        batches.append((ids, pos, counts))
-        first += placement_count(p, size)
+    for kind, cell in enumerate(config.agents.types):
+        network = cell.network
+        own = place.initial_counts_of(network.species, network.initial, species)
+        for p in cell.placements:
+            base = place.initial_counts(p, species, own)
+            if p.kind == "uniform":
+                ids, pos = place.uniform(p, size, first, rank, n_ranks, config.seed)
+                counts = np.tile(base, (ids.size, 1))
+            elif p.kind == "lattice":
+                ids, pos = place.lattice(p, size, first, grid.spacing, grid.starts, grid.counts)
+                counts = np.tile(base, (ids.size, 1))
+            else:
+                ids, pos, counts = from_file(p, size, species, base, first, rank, n_ranks, network.species)
+            batches.append((ids, pos, counts, kind))
+            first += placement_count(p, size)
     return batches, first
 
 
@@ -72,9 +76,11 @@ def _file_rows(path: str) -> list[str] | int:
 
 
 def from_file(placement: Placement, size, species: tuple[str, ...], base_counts: np.ndarray,
-              first_id: int, rank: int, n_ranks: int):
+              first_id: int, rank: int, n_ranks: int, readable: tuple[str, ...] | None = None):
     """``(ids, positions, counts)`` of this rank's block of rows of a CSV or HDF5 file
-    (layout in the module docstring)."""
+    (layout in the module docstring); counts on the columns ``species``, of which the
+    file may give those in ``readable`` (default: all)."""
+    readable = species if readable is None else readable
     path = placement.file
     dim = len(size)
     axes = ["x", "y", "z"][:dim]
@@ -91,7 +97,7 @@ def from_file(placement: Placement, size, species: tuple[str, ...], base_counts:
             if a not in header:
                 raise InputError(f"agent file {path!r}: header has no column {a!r} (got {','.join(header)})")
         for h in header:
-            if h not in axes and h not in species:
+            if h not in axes and h not in readable:
                 raise InputError(f"agent file {path!r}: column {h!r} is neither an axis of the {dim}D domain "
                                  f"nor a network species")
         rows = [line for line in lines[1:] if line.strip()]
@@ -103,7 +109,7 @@ def from_file(placement: Placement, size, species: tuple[str, ...], base_counts:
         pos = table[:, [header.index(a) for a in axes]]
         counts = np.tile(base_counts, (stop - start, 1))
         for s, name in enumerate(species):
-            if name in header:
+            if name in header and name in readable:
                 col = table[:, header.index(name)]
                 if np.any(col < 0) or np.any(col != np.round(col)):
                     raise InputError(f"agent file {path!r}: column {name!r} must hold non-negative integers")
@@ -121,7 +127,7 @@ def from_file(placement: Placement, size, species: tuple[str, ...], base_counts:
                 pos = np.asarray(ds[start:stop], dtype=float)
                 counts = np.tile(base_counts, (stop - start, 1))
                 for s, name in enumerate(species):
-                    if name in f:
+                    if name in f and name in readable:
                         col = np.asarray(f[name][start:stop])
                         if col.shape != (stop - start,) or np.any(col < 0) or np.any(col != np.round(col)):
                             raise InputError(f"agent file {path!r}: dataset {name!r} must hold one "

@@ -2,7 +2,9 @@
 
 Layout of ``agents.h5``::
 
-    /                          attrs: hybridsim_version, species (network species names)
+    /                          attrs: hybridsim_version, species (network species names; with
+                               several cell types, every type's), types (with [cell_types]: the
+                               type names, in the order of their indices)
     /steps/000000              attrs: time (min), step, count, next_id
     /steps/000000/id           int64 (n,)        global ids
     /steps/000000/position     float64 (n, dim)  µm
@@ -14,11 +16,12 @@ Layout of ``agents.h5``::
     /steps/000000/radius       float64 (n,)      µm
     /steps/000000/pressure     float64 (n,)      simple pressure (dimensionless)
     /steps/000000/necrotic     int64 (n,)        1 for necrotic cells (with necrosis)
+    /steps/000000/type         int64 (n,)        index of the cell's type in ``types`` (with [cell_types])
 
 Each rank writes its agents, sorted by id, at the offset given by an exclusive
 scan of the counts (no agent data is gathered). Rows are keyed by ``id``; to
 compare runs, sort by it. ``agents.xdmf`` shows the cells as points coloured by
-any species (2D and 3D); with bodies it carries ``radius`` (and ``volume``,
+any species (2D and 3D), or by ``type``; with bodies it carries ``radius`` (and ``volume``,
 ``pressure``) for ParaView's glyphs (Glyph filter, Scale Array: radius, Scale
 Factor 2 for spheres of the cells' diameter).
 """
@@ -44,8 +47,10 @@ class AgentWriter(StepFile):
     XDMF = AGENTS_XDMF
 
     def __init__(self, comm, directory: str | Path, species: tuple[str, ...], dim: int, *,
-                 restart_step: int | None = None, warn=print, body: bool = False, necrosis: bool = False):
+                 restart_step: int | None = None, warn=print, body: bool = False, necrosis: bool = False,
+                 types: tuple[str, ...] = ()):
         self.species = tuple(species)
+        self.types = tuple(types)
         self.dim = dim
         self.body = body
         self.necrosis = necrosis
@@ -53,6 +58,8 @@ class AgentWriter(StepFile):
 
     def _write_header(self) -> None:
         self.file.attrs["species"] = np.array(self.species, dtype="S")
+        if self.types:
+            self.file.attrs["types"] = np.array(self.types, dtype="S")
 
     def _record(self, name: str, group) -> tuple:
         return name, float(group.attrs["time"]), int(group.attrs["count"])
@@ -74,6 +81,8 @@ class AgentWriter(StepFile):
                 columns[name] = store.column(name)
         if store.has("necrotic"):
             columns["necrotic"] = (store.column("necrotic") > 0).astype(np.int64)
+        if store.has("type"):
+            columns["type"] = store.column("type")
         for key, data in columns.items():
             ds = group.create_dataset(key, shape=(total,) + data.shape[1:], dtype=data.dtype)
             if n:
@@ -88,4 +97,6 @@ class AgentWriter(StepFile):
             scalars += [("radius", True), ("volume", True), ("pressure", True)]
         if self.necrosis:
             scalars.append(("necrotic", False))
+        if self.types:
+            scalars.append(("type", False))
         return points_xdmf(self.dim, scalars, self._records, AGENTS_FILE)

@@ -6,10 +6,11 @@ with the ``mpio`` driver::
     /                    attrs: format_version, hybridsim_version, config_hash, config (TOML
                          text), step, time (min), seed, next_id, agent_count, ranks (how many
                          wrote it), structure (JSON: grid, field names, network species and
-                         reactions)
+                         reactions; with [cell_types] the type table: names, each type's
+                         network and the table's hash)
     /fields/<name>       float64, natural grid order, shape (nz, ny, nx); attr checksum
     /agents/<column>     ids, position, counts, age[, direction][, reservoir][, volume, radius,
-                         pressure][, hypoxia, necrotic] at offsets from
+                         pressure][, hypoxia, necrotic][, type][, contacts] at offsets from
                          an exclusive scan of the ranks' counts; attr checksum
     /mechanics/displacement   float64 (nz+1, ny+1, nx+1, dim) on the cell corners, µm;
                          attr checksum (only with [mechanics])
@@ -58,8 +59,20 @@ def config_hash(config) -> str:
     return hashlib.sha256(config.source_text.encode()).hexdigest()[:16]
 
 
-_ABSENT = {"body": False, "necrosis": False}
-"""Structure entries that checkpoints of point cells may lack."""
+_ABSENT = {"body": False, "necrosis": False, "types": None}
+"""Structure entries that checkpoints of point cells (of one type) may lack."""
+
+
+def _reactions(network) -> list:
+    return [[r.name, [list(t) for t in r.reactants], [list(t) for t in r.products]] for r in network.reactions]
+
+
+def type_table(agents) -> dict:
+    """The cell types as a checkpoint records them: names in index order, each with its
+    network's species and reactions, and the table's hash."""
+    table = [[t.name, list(t.network.species), _reactions(t.network)] for t in agents.types]
+    digest = hashlib.sha256(json.dumps(table).encode()).hexdigest()[:16]
+    return {"names": [t.name for t in agents.types], "hash": digest, "table": table}
 
 
 def structure(config) -> dict:
@@ -67,15 +80,16 @@ def structure(config) -> dict:
     d = config.domain
     out = {"size": list(d.size), "cells": list(d.cells), "periodic": list(d.periodic),
            "fields": [s.name for s in config.species]}
-    if config.network is not None:
-        out["network"] = {"species": list(config.network.species),
-                          "reactions": [[r.name, [list(t) for t in r.reactants], [list(t) for t in r.products]]
-                                        for r in config.network.reactions]}
-        out["reservoirs"] = len(config.agents.reservoirs)
-        out["persistent"] = config.agents.motility.kind == "persistent"
-        body = config.agents.body
-        out["body"] = body is not None
-        out["necrosis"] = body is not None and body.necrosis is not None
+    agents = config.agents
+    if agents is not None:
+        reactions = _reactions(agents.types[0].network) if not agents.named else []
+        out["network"] = {"species": list(agents.species), "reactions": reactions}
+        out["reservoirs"] = len(agents.reservoirs)
+        out["persistent"] = agents.persistent
+        out["body"] = agents.has_bodies
+        out["necrosis"] = agents.necrosis
+        if agents.named:
+            out["types"] = type_table(agents)
     if config.mechanics is not None:
         out["mechanics"] = True
     return out
@@ -284,9 +298,14 @@ def read_checkpoint(sim, path: Path) -> CheckpointState:
             raise InputError(f"{where} has format version {int(version)}; this hybridsim "
                              f"({__version__}) reads version {FORMAT_VERSION}")
         theirs, ours = json.loads(attrs["structure"]), structure(cfg)
-        for key in ("size", "cells", "periodic", "fields", "network", "reservoirs", "persistent", "body", "necrosis",
-                    "mechanics"):
+        for key in ("size", "cells", "periodic", "types", "fields", "network", "reservoirs", "persistent", "body",
+                    "necrosis", "mechanics"):
             there, here = (side.get(key, _ABSENT.get(key)) for side in (theirs, ours))
+            if key == "types" and there != here:
+                names = [", ".join(side["names"]) if side else "one unnamed type" for side in (there, here)]
+                hashes = [side["hash"] if side else "none" for side in (there, here)]
+                raise InputError(f"{where} was written for another table of cell types: {names[0]} (hash "
+                                 f"{hashes[0]}) there and {names[1]} (hash {hashes[1]}) here")
             if there != here:
                 raise InputError(f"{where} does not match this config: {key} is {there} there and {here} here "
                                  f"(config hash {attrs['config_hash']} vs {config_hash(cfg)})")

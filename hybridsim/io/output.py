@@ -64,9 +64,10 @@ class RunOutput:
         self.agents = None
         if sim.population is not None:
             store = sim.population.store
-            self.agents = AgentWriter(sim.comm, directory, sim.config.network.species, sim.grid.dim,
+            types = sim.config.agents.type_names if store.has("type") else ()
+            self.agents = AgentWriter(sim.comm, directory, sim.population.species, sim.grid.dim,
                                       restart_step=restart_step, warn=warn, body=store.has("radius"),
-                                      necrosis=store.has("necrotic"))
+                                      necrosis=store.has("necrotic"), types=types)
         self.mechanics = None
         if sim.mechanics is not None:
             self.mechanics = MechanicsWriter(sim, directory, restart_step=restart_step, warn=warn)

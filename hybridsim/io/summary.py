@@ -10,7 +10,11 @@ is; see :mod:`hybridsim.fields.reaction_diffusion`), with Crank–Nicolson
 area or volume change, absolute (µm^dim) and relative, and the Krylov iterations;
 with agents ``agents``, ``births``, ``deaths``, ``absorbed``, ``migrated``,
 ``reactions`` (events in the step) and, for each network species, ``<name>_mean``
-and ``<name>_fano`` (variance/mean across all cells).
+and ``<name>_fano`` (variance/mean across all cells). With ``[cell_types]``:
+``type_changes`` (in the step) and, per type, ``<type>_agents`` and, for each species
+of the type's network, ``<type>_<name>_mean`` and ``<type>_<name>_fano`` over the
+cells of that type; with bodies and several types, ``heterotypic_fraction``: the
+fraction of touching pairs whose two cells differ in type (cell sorting lowers it).
 """
 
 from __future__ import annotations
@@ -95,13 +99,42 @@ def summary_row(sim) -> dict:
     if sim.population is None:
         return row
     pop = sim.population
+    agents = sim.config.agents
     c = sim.counters
-    stats, events = moments(sim.comm, pop.store.counts, extra=(c.births, c.deaths, c.absorbed, c.migrated,
-                                                               c.reactions))
+    typed = agents.named
+    counts = pop.store.counts
+    stats, events = moments(sim.comm, counts if not typed else counts[:, :0],
+                            extra=(c.births, c.deaths, c.absorbed, c.migrated, c.reactions, c.changes))
     row.update(agents=stats.n, births=int(events[0]), deaths=int(events[1]), absorbed=int(events[2]),
                migrated=int(events[3]), reactions=int(events[4]))
-    fano = stats.fano
-    for s, name in enumerate(pop.network.species):
-        row[f"{name}_mean"] = float(stats.mean[s])
-        row[f"{name}_fano"] = float(fano[s])
+    if not typed:
+        fano = stats.fano
+        for s, name in enumerate(pop.species):
+            row[f"{name}_mean"] = float(stats.mean[s])
+            row[f"{name}_fano"] = float(fano[s])
+        return row
+    row["type_changes"] = int(events[5])
+    kinds = pop.type_column()
+    for k, cell in enumerate(agents.types):
+        columns = [pop.species.index(name) for name in cell.network.species]
+        mine, _ = moments(sim.comm, counts[kinds == k][:, columns])
+        row[f"{cell.name}_agents"] = mine.n
+        fano = mine.fano
+        for j, name in enumerate(cell.network.species):
+            row[f"{cell.name}_{name}_mean"] = float(mine.mean[j])
+            row[f"{cell.name}_{name}_fano"] = float(fano[j])
+    if agents.contacts:
+        row["heterotypic_fraction"] = heterotypic_fraction(sim.comm, pop.store.column("contacts"), kinds)
     return row
+
+
+def heterotypic_fraction(comm, contacts, kinds) -> float:
+    """Fraction of the touching pairs (``contacts``: touching neighbours of each type
+    per cell) whose cells are of different types, over every rank (collective; NaN if
+    no cell touches another)."""
+    import numpy as np
+
+    total = float(contacts.sum())
+    same = float(contacts[np.arange(kinds.size), kinds].sum()) if kinds.size else 0.0
+    total, same = comm.allreduce(np.array([total, same])) if comm is not None else (total, same)
+    return (total - same) / total if total > 0 else float("nan")

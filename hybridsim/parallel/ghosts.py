@@ -149,29 +149,34 @@ class GhostExchange:
             self._graph[1].Free()
             self._graph = None
 
-    def __call__(self, position: np.ndarray, radius: np.ndarray, ids: np.ndarray, h: float):
+    def __call__(self, position: np.ndarray, radius: np.ndarray, ids: np.ndarray, h: float, types=None):
         """Ghost copies for this rank of every rank's cells within ``h`` µm of its box
-        (collective): ``(position (g, dim), radius (g,), ids (g,))``, images already shifted."""
+        (collective): ``(position (g, dim), radius (g,), ids (g,))``, images already
+        shifted, and with ``types`` (the cells' type indices) their ``types (g,)``."""
         grid = self.grid
         comm = grid.comm
         dim = grid.dim
+        typed = types is not None
         if comm.size == 1 and not any(grid.domain.periodic):
-            return np.empty((0, dim)), np.empty(0), np.empty(0, np.int64)
-        rows, dests = _ghost_rows(grid, position, radius, ids, h)
+            empty = (np.empty((0, dim)), np.empty(0), np.empty(0, np.int64))
+            return empty + ((np.empty(0, np.int64),) if typed else ())
+        rows, dests = _ghost_rows(grid, position, radius, ids, h, types)
+        width = rows.shape[1]
         mine = dests == comm.rank
         if comm.size > 1:
             if self.transport == "alltoallv":
                 send_counts = np.bincount(dests[~mine], minlength=comm.size).astype(np.int64)
-                received, _ = _alltoallv(comm, rows[~mine].view(np.uint64), send_counts, dim + 2)
+                received, _ = _alltoallv(comm, rows[~mine].view(np.uint64), send_counts, width)
             else:
                 graph, near = self._neighbours(h)
                 counts = np.bincount(dests[~mine], minlength=comm.size).astype(np.int64)
                 if counts.sum() != counts[near].sum():
                     raise AssertionError("a ghost is bound for a rank outside the neighbour graph")
-                received = _neighbor_alltoallv(graph, rows[~mine].view(np.uint64), counts[near], dim + 2)
+                received = _neighbor_alltoallv(graph, rows[~mine].view(np.uint64), counts[near], width)
             rows = np.concatenate([rows[mine], received.view(np.float64)])
-        return (np.ascontiguousarray(rows[:, :dim]), np.ascontiguousarray(rows[:, dim]),
-                np.ascontiguousarray(rows[:, dim + 1]).view(np.int64))
+        out = (np.ascontiguousarray(rows[:, :dim]), np.ascontiguousarray(rows[:, dim]),
+               np.ascontiguousarray(rows[:, dim + 1]).view(np.int64))
+        return out + ((np.ascontiguousarray(rows[:, dim + 2]).view(np.int64),) if typed else ())
 
 
 def _neighbor_alltoallv(graph, send: np.ndarray, send_counts: np.ndarray, width: int) -> np.ndarray:
@@ -188,9 +193,9 @@ def _neighbor_alltoallv(graph, send: np.ndarray, send_counts: np.ndarray, width:
     return recv
 
 
-def _ghost_rows(grid: Grid, position, radius, ids, h):
-    """The packed rows ``(position + shift, radius, id bits)`` of this rank's ghost
-    copies and their destinations, sorted by destination."""
+def _ghost_rows(grid: Grid, position, radius, ids, h, types=None):
+    """The packed rows ``(position + shift, radius, id bits[, type bits])`` of this
+    rank's ghost copies and their destinations, sorted by destination."""
     dim = grid.dim
     layout = grid.layout
     procs = np.array(layout.proc_sizes, dtype=np.int64)
@@ -211,10 +216,12 @@ def _ghost_rows(grid: Grid, position, radius, ids, h):
     _targets(*args, False, cells, dests, shifts)
     order = np.argsort(dests, kind="stable")
     cells, dests, shifts = cells[order], dests[order], shifts[order]
-    rows = np.empty((n, dim + 2), dtype=np.float64)
+    rows = np.empty((n, dim + 2 + (types is not None)), dtype=np.float64)
     rows[:, :dim] = position[cells] + shifts
     rows[:, dim] = radius[near[cells]]
     rows[:, dim + 1] = ids[near[cells]].view(np.float64)  # the id's bits, not its value
+    if types is not None:
+        rows[:, dim + 2] = np.ascontiguousarray(types[near[cells]], dtype=np.int64).view(np.float64)
     return rows, dests
 
 

@@ -21,7 +21,7 @@ from hybridsim.agents.population import CellPopulation
 from hybridsim.agents.rng import STREAM_DEATH
 from hybridsim.agents.store import AgentStore
 from hybridsim.config import Modulation, Region, load_network
-from hybridsim.config.agents import Agents, Fate, Motility, Placement, Threshold
+from hybridsim.config.agents import Agents, CellType, Fate, Motility, Placement, Threshold
 from hybridsim.errors import InputError
 from hybridsim.io.agent_input import from_file
 
@@ -154,9 +154,9 @@ def test_division_splits_molecules_binomially(molecules):
 
 def _population(**agents):
     net = load_network(BIRTH_DEATH)
-    cfg = Agents(placements=(Placement("uniform", count=1),), boundary=(("reflecting", "reflecting"),) * 2,
-                 **agents)
-    pop = CellPopulation(cfg, net, (100.0, 100.0), seed=9)
+    cell = CellType("cell", net, (Placement("uniform", count=1),), **agents)
+    cfg = Agents(types=(cell,), boundary=(("reflecting", "reflecting"),) * 2)
+    pop = CellPopulation(cfg, (100.0, 100.0), seed=9)
     return pop
 
 

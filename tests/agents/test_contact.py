@@ -49,7 +49,7 @@ def brute_force(position, radius, *, model=POTENTIAL, strength=10.0, adhesion=0.
         else:
             o = d - rsum
             scale = np.where(o < 0, -strength * rsum * np.log1p(o / rsum),
-                             np.where(d < reach * rsum, -strength * o * np.exp(-5 * o / rsum), 0.0)) / d
+                             np.where(d < reach * rsum, -adhesion * strength * o * np.exp(-5 * o / rsum), 0.0)) / d
     scale[~np.isfinite(d)] = 0.0
     return (scale[:, :, None] * diff).sum(1) / drag
 
@@ -82,7 +82,7 @@ def test_potential_equilibrium_spacing_is_the_closed_form():
 
 def test_spring_rests_at_the_sum_of_radii():
     for start in (0.7, 1.3):
-        d = relax_pair(start * 2 * R_CELL, 0.01, 30.0, model=SPRING, strength=15.0, adhesion=0.0, reach=1.5)
+        d = relax_pair(start * 2 * R_CELL, 0.01, 30.0, model=SPRING, strength=15.0, adhesion=1.0, reach=1.5)
         assert d == pytest.approx(2 * R_CELL, rel=1e-9)
 
 
@@ -111,7 +111,7 @@ def test_overlapping_pair_separates_along_the_spring_ode():
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if expi(y0) - expi(mid) < 2 * mu * t else (lo, mid)
     exact = s * math.exp(0.5 * (lo + hi))
-    law = dict(model=SPRING, strength=mu, adhesion=0.0, reach=1.5)
+    law = dict(model=SPRING, strength=mu, adhesion=1.0, reach=1.5)
     errors = [abs(relax_pair(d0, dt, t, **law) - exact) for dt in (0.001, 0.0005, 0.00025)]
     orders = [math.log2(errors[k] / errors[k + 1]) for k in range(2)]
     assert all(abs(order - 1.0) < 0.1 for order in orders), orders
@@ -148,6 +148,55 @@ def test_forces_match_a_brute_force_sum_and_obey_newtons_third_law(model, dim):
     assert np.abs(reference).sum() > 0 and (np.abs(v) > 0).mean() > 0.5  # the cells really touch
     assert np.abs(v - reference).max() < 1e-12 * scale
     assert np.abs(v.sum(axis=0)).max() < 1e-12 * scale * n  # forces come in equal and opposite pairs
+
+
+@pytest.mark.parametrize("model", (POTENTIAL, SPRING))
+def test_pair_strengths_by_type_match_a_brute_force_sum_and_contacts_are_counted_by_type(model):
+    """Three cell types with symmetric tables of strengths: every pair acts with its
+    types' entry (an independent O(N²) sum per pair of types), forces still cancel in
+    pairs, and each cell counts its touching neighbours (d < r_i + r_j) by type."""
+    rng = np.random.default_rng(3 + model)
+    n, dim = 500, 3
+    position = rng.uniform(0, 12.0 * n ** (1 / dim), (n, dim))
+    radius = rng.uniform(6.0, 11.0, n)
+    kinds = rng.integers(0, 3, n)
+    strength = np.array([[10.0, 6.0, 3.0], [6.0, 14.0, 8.0], [3.0, 8.0, 5.0]])
+    adhesion = np.array([[0.4, 0.1, 0.0], [0.1, 1.5, 0.7], [0.0, 0.7, 0.3]])
+    reach = 1.25 if model == POTENTIAL else 1.5
+    v, p = np.empty((n, dim)), np.empty(n)
+    contacts = np.full((n, 3), -1.0)
+    none = (np.empty((0, dim)), np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64))
+    contact_velocities((position, radius, np.arange(n), kinds), none, 2 * radius.max() * reach, model, strength,
+                       adhesion, reach, 1.0, np.full(dim, 1e6), np.zeros((dim, 2), np.int64), 0.0, 0.1, v, p,
+                       contacts)
+    reference = np.zeros_like(v)
+    for a in range(3):
+        for b in range(3):
+            # the terms on the cells i of type a from the cells j of type b
+            only_b = np.where(kinds == b)[0]
+            partial = brute_force_subset(position, radius, only_b, model=model, strength=strength[a, b],
+                                         adhesion=adhesion[a, b], reach=reach)
+            reference[kinds == a] += partial[kinds == a]
+    scale = np.abs(reference).max()
+    assert np.abs(v - reference).max() < 1e-12 * scale
+    assert np.abs(v.sum(axis=0)).max() < 1e-12 * scale * n
+    d = np.sqrt(((position[:, None] - position[None]) ** 2).sum(-1))
+    touching = (d < radius[:, None] + radius[None]) & ~np.eye(n, dtype=bool)
+    expected = np.stack([(touching & (kinds[None] == t)).sum(1) for t in range(3)], axis=1)
+    assert expected.sum() > n and np.array_equal(contacts, expected)
+
+
+def brute_force_subset(position, radius, sources, **law):
+    """:func:`brute_force` with only the cells ``sources`` acting (on every cell)."""
+    m = position.shape[0]
+    out = np.zeros_like(position)
+    for i in range(m):
+        others = sources[sources != i]
+        if others.size == 0:
+            continue
+        both = np.concatenate([[i], others])
+        out[i] = brute_force(position[both], radius[both], **law)[0]
+    return out
 
 
 @pytest.mark.parametrize("model, reach", ((POTENTIAL, 1.25), (SPRING, 1.5)))
