@@ -2,8 +2,9 @@
 
 Fields: 1D profiles over time, 2D maps, the mid-plane of 3D. Agents: their
 positions coloured by a network species (2D; x–y projection in 3D; species
-against x in 1D) and time series of the agent count and of each species'
-mean and Fano factor across cells. Cells with bodies are drawn as discs of their
+against x in 1D) — or, with several cell types, by type — and time series of the
+agent count and of each species' mean and Fano factor across cells (per type, with
+the fraction of heterotypic contacts when cells have bodies). Cells with bodies are drawn as discs of their
 radius (2D) or as their cross-sections with the plane through the tissue's centre
 (3D), necrotic ones in grey, with the growth curve: cell count, colony radius from
 the radius of gyration, and the front speed fitted over the last half of the run. Mechanics: the last displacement and
@@ -230,7 +231,21 @@ def _plot_growth(plt, target: Path, path: Path) -> Path:
     return save_figure(fig, target / "growth.png", plt)
 
 
+def _type_colours(plt, n: int):
+    """A colour map of ``n`` distinct colours for type indices 0…n−1."""
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap([plt.get_cmap("tab10")(k % 10) for k in range(n)])
+
+
+def _label_types(fig, mappable, ax, types) -> None:
+    mappable.set_clim(-0.5, len(types) - 0.5)
+    bar = fig.colorbar(mappable, ax=ax, ticks=range(len(types)), label="cell type")
+    bar.ax.set_yticklabels(types)
+
+
 def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]:
+    given = color
     with _open(path) as f:
         species = [s.decode() for s in f.attrs["species"]]
         if color is not None and color not in species:
@@ -249,7 +264,9 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
             fanos.append(stats.fano)
         last = f["steps"][steps[-1]]
         pos = last["position"][...]
-        value = last["species"][color][...]
+        types = [t.decode() for t in f.attrs["types"]] if "types" in f.attrs else []
+        by_type = bool(types) and given is None
+        value = last["type"][...] if by_type else last["species"][color][...]
         t_last = last.attrs["time"]
         radius = last["radius"][...] if "radius" in last else None
         necrotic = last["necrotic"][...].astype(bool) if "necrotic" in last else np.zeros(len(pos), dtype=bool)
@@ -263,15 +280,23 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
         ax.set_ylabel(f"{color} (molecules per cell)")
     elif radius is not None:
         centres, radii, cut, z = _section(pos, radius)
-        discs = _discs(ax, centres, radii, value[cut], necrotic[cut])
-        fig.colorbar(discs, ax=ax, label=f"{color} (molecules per cell)" + ("; grey: necrotic" if necrotic.any()
-                                                                            else ""))
+        discs = _discs(ax, centres, radii, value[cut], necrotic[cut],
+                       cmap=_type_colours(plt, len(types)) if by_type else "plasma")
+        if by_type:
+            _label_types(fig, discs, ax, types)
+        else:
+            fig.colorbar(discs, ax=ax, label=f"{color} (molecules per cell)" + ("; grey: necrotic" if necrotic.any()
+                                                                                else ""))
         ax.set_xlabel("x (µm)")
         ax.set_ylabel("y (µm)")
         ax.set_aspect("equal")
     else:
-        sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=6, cmap="plasma")
-        fig.colorbar(sc, ax=ax, label=f"{color} (molecules per cell)")
+        sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=6, cmap=_type_colours(plt, len(types)) if by_type
+                        else "plasma")
+        if by_type:
+            _label_types(fig, sc, ax, types)
+        else:
+            fig.colorbar(sc, ax=ax, label=f"{color} (molecules per cell)")
         ax.set_xlabel("x (µm)")
         ax.set_ylabel("y (µm)")
         ax.set_aspect("equal")
@@ -282,6 +307,9 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
     written.append(save_figure(fig, target / "agents.png", plt))
     if radius is not None:
         written.append(_plot_growth(plt, target, path))
+    if types:
+        written.append(_plot_types(plt, outdir, path, types))
+        return written
     means, fanos = np.array(means), np.array(fanos)
     summary = outdir / "summary.csv"
     integrals = {}
@@ -310,6 +338,74 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
     axes[-1].set_xlabel("t (min)")
     written.append(save_figure(fig, target / "agents_timeseries.png", plt))
     return written
+
+
+def type_series(path: Path, types: list[str]) -> dict:
+    """Per output of ``agents.h5``: time, and per type its cell count and, for each
+    species its cells hold, the mean and Fano factor (``{type: {"count": …, "S": (means,
+    fanos)}}`` arrays over the outputs)."""
+    out = {"time": [], **{t: {"count": []} for t in types}}
+    with _open(path) as f:
+        species = [s.decode() for s in f.attrs["species"]]
+        for step in sorted(f["steps"]):
+            g = f["steps"][step]
+            out["time"].append(float(g.attrs["time"]))
+            kinds = g["type"][...]
+            for k, name in enumerate(types):
+                mine = kinds == k
+                out[name]["count"].append(int(mine.sum()))
+                for s in species:
+                    stats, _ = moments(None, g["species"][s][...][mine][:, None])
+                    means, fanos = out[name].setdefault(s, ([], []))
+                    means.append(float(stats.mean[0]))
+                    fanos.append(float(stats.fano[0]))
+    return out
+
+
+def _plot_types(plt, outdir: Path, path: Path, types: list[str]) -> Path:
+    """``agents_timeseries.png`` of a run with cell types: cells of each type, each
+    type's species means and Fano factors (from ``summary.csv``, every step, if it is
+    there; else from the outputs) and the heterotypic-contact fraction."""
+    summary = outdir / "summary.csv"
+    rows = np.genfromtxt(summary, delimiter=",", names=True) if summary.is_file() else None
+    if rows is not None and rows.size > 1:
+        time = rows["time"]
+        series = {t: {"count": rows[f"{t}_agents"]} for t in types}
+        for t in types:
+            for column in rows.dtype.names:
+                if column.startswith(f"{t}_") and column.endswith("_mean"):
+                    name = column[len(t) + 1:-len("_mean")]
+                    series[t][name] = (rows[column], rows[f"{t}_{name}_fano"])
+        hetero = rows["heterotypic_fraction"] if "heterotypic_fraction" in rows.dtype.names else None
+    else:
+        series = type_series(path, types)
+        time = np.array(series.pop("time"))
+        hetero = None
+    panels = 4 if hetero is not None else 3
+    fig, axes = plt.subplots(panels, 1, figsize=(6, 2.6 * panels), sharex=True)
+    for k, t in enumerate(types):
+        colour = plt.get_cmap("tab10")(k % 10)
+        axes[0].plot(time, series[t]["count"], "-", color=colour, label=t)
+        styles = iter(("-", "--", ":", "-."))
+        for name, values in series[t].items():
+            if name == "count" or not np.any(np.asarray(values[0]) > 0):
+                continue
+            means, fanos = values
+            style = next(styles, "-")
+            axes[1].plot(time, means, style, color=colour, label=f"{t}: {name}")
+            axes[2].plot(time, fanos, style, color=colour, label=f"{t}: {name}")
+    axes[0].set_ylabel("cells")
+    axes[0].legend(fontsize="small")
+    axes[1].set_ylabel("mean per cell")
+    axes[1].set_yscale("log")
+    axes[1].legend(fontsize="small", ncol=2)
+    axes[2].set_ylabel("Fano factor")
+    if hetero is not None:
+        axes[3].plot(time, hetero, "k-")
+        axes[3].set_ylabel("heterotypic contacts")
+        axes[3].set_ylim(0, None)
+    axes[-1].set_xlabel("t (min)")
+    return save_figure(fig, outdir / "plots" / "agents_timeseries.png", plt)
 
 
 def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool, overlay=None) -> list[Path]:
