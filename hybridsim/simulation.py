@@ -299,9 +299,13 @@ class Simulation:
         stencil = None
         if uptakes:
             with self._stage("deposition"):
-                self.population.group()  # rows by type, before the stencil is built on them
-                stencil = AgentStencil(self.grid, self.population.store.position)
-                rates = [self.population.uptake_rates(entry) for entry in uptakes]
+                pop = self.population
+                pop.group()  # rows by type, before the stencil is built on them
+                stencil = AgentStencil(self.grid, pop.store.position)
+                # fields that phenotype rules on the uptake read at the cells
+                pop.carry = {name: self.transfer.sample(self.fields[name], stencil) for name in pop.uptake_signals}
+                rates = [pop.uptake_rates(entry) for entry in uptakes]
+                pop.carry = {}
                 for vec in self._uptake_rates.values():
                     vec.set(0.0)
                 for (_, u), rate in zip(uptakes, rates):

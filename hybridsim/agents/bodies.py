@@ -32,10 +32,11 @@ def radius_of(volume: np.ndarray) -> np.ndarray:
     return np.cbrt(3.0 * volume / (4.0 * math.pi))
 
 
-def grow(store, body: Body, dt: float, species_factor, fields: Mapping[str, np.ndarray]) -> np.ndarray:
+def grow(store, body: Body, dt: float, species_factor, fields: Mapping[str, np.ndarray], rate=None) -> np.ndarray:
     """Grow, or shrink the necrotic, over ``dt`` min; returns the rows of the necrotic
     cells that shrank away (for the caller to remove). ``species_factor(modulation)``
-    gives a species modulation per cell; ``fields`` the sampled fields."""
+    gives a species modulation per cell; ``fields`` the sampled fields; ``rate`` (µm³/min
+    per cell), if given, replaces the body's growth law (phenotype rules)."""
     volume = store.column("volume")
     necrotic = store.column("necrotic") if store.has("necrotic") else np.zeros(store.n)
     dying = necrotic > 0  # necrotic since before this step: they shrink over it
@@ -46,7 +47,10 @@ def grow(store, body: Body, dt: float, species_factor, fields: Mapping[str, np.n
         hypoxia[...] = np.where(low, hypoxia + dt, 0.0) * (necrotic == 0) + hypoxia * (necrotic > 0)
         turning = (necrotic == 0) & (hypoxia >= n.after)
         necrotic[turning] = volume[turning]
-    if body.growth > 0:
+    if rate is not None:
+        free = (store.column("pressure") < body.arrest_pressure) & (necrotic == 0)
+        volume += dt * rate * free
+    elif body.growth > 0:
         if body.growth_modulation is None:
             factor = 1.0
         elif body.growth_by_field:

@@ -20,6 +20,7 @@ from ..config.network import Modulation, Network
 from .compiled import modulation_factor
 from .integrator import NetworkIntegrator
 from .lifecycle import event_uniforms
+from .rules import respond
 
 
 def on_species(network: Network, species: tuple[str, ...]) -> Network:
@@ -51,6 +52,18 @@ class CellKind:
         self.secreted = tuple(agents.secreted_fields.index(f) for f in self.network.secreted_fields)
         self._type_index = agents.type_index
 
+    @property
+    def rules(self) -> tuple:
+        """Every phenotype rule of the type."""
+        c = self.config
+        out = c.division.rules + c.death.rules + c.motility.rules
+        out += sum((u.rules for u in c.uptake), ()) + sum((x.when.rules for x in c.changes), ())
+        if c.chemotaxis is not None:
+            out += c.chemotaxis.rules
+        if c.body is not None:
+            out += c.body.growth_rules
+        return out
+
     def column(self, species: str) -> int:
         return self.species.index(species)
 
@@ -66,6 +79,27 @@ class CellKind:
         if not block.has("necrotic"):
             return 1.0
         return (block.column("necrotic") == 0).astype(float)
+
+    def signal(self, block, rule, fields) -> np.ndarray:
+        """The values of ``rule``'s signal at the cells of ``block`` (``fields``: the
+        block's sampled fields); 0 at necrotic cells unless the rule applies to them."""
+        if rule.kind == "species":
+            values = block.counts[:, self.column(rule.source)].astype(float)
+        elif rule.kind == "field":
+            values = np.asarray(fields[rule.source], dtype=float)
+        elif rule.kind == "contact":
+            values = block.column("contacts")[:, self._type_index(rule.source)]
+        else:  # pressure, volume
+            values = block.column(rule.kind)
+        if not rule.applies_to_dead and block.has("necrotic"):
+            values = values * (block.column("necrotic") == 0)
+        return values
+
+    def ruled(self, block, base, rules, fields) -> np.ndarray | float:
+        """``base`` (per cell, or one number) under the phenotype ``rules``."""
+        if not rules:
+            return base
+        return respond(np.broadcast_to(base, (block.n,)), rules, [self.signal(block, r, fields) for r in rules])
 
     def react(self, block, dt: float, step: int, seed: int, fields, exports: np.ndarray) -> int:
         """Advance the networks of ``block``'s cells by ``dt`` min; ``exports`` (its rows,
@@ -87,11 +121,12 @@ class CellKind:
         rate = 0.0
         if fate.rate > 0:
             rate = fate.rate * self.species_factor(block, fate.modulation)
+        rate = self.ruled(block, rate, fate.rules, fields)
         if fate.contact:
             touching = block.column("contacts")
             for name, per_contact in fate.contact:
                 rate = rate + per_contact * touching[:, self._type_index(name)]
-        if fate.rate > 0 or fate.contact:
+        if fate.rate > 0 or fate.contact or fate.rules:
             fires |= event_uniforms(block.ids, seed, stream, step) < -np.expm1(-np.asarray(rate) * dt)
         if fate.threshold is not None:
             th = fate.threshold
@@ -104,26 +139,41 @@ class CellKind:
             fires &= (p > fate.pressure.value) if fate.pressure.above else (p < fate.pressure.value)
         return fires
 
-    def speed(self, block) -> np.ndarray:
+    def speed(self, block, fields=None) -> np.ndarray:
         """Speed (persistent walk, µm/min) or diffusivity (Brownian, µm²/min) per cell."""
         m = self.config.motility
         base = m.speed if m.kind == "persistent" else m.diffusivity
-        return np.broadcast_to(base * self.species_factor(block, m.modulation) * self.active(block),
-                               (block.n,)).astype(float)
+        base = self.ruled(block, base * self.species_factor(block, m.modulation), m.rules, fields)
+        return np.broadcast_to(base * self.active(block), (block.n,)).astype(float)
 
-    def drift(self, block, gradient: np.ndarray) -> np.ndarray:
+    def drift(self, block, gradient: np.ndarray, fields=None) -> np.ndarray:
         """Chemotactic drift (µm/min) of ``block``'s cells from the field gradient there."""
         c = self.config.chemotaxis
-        v = c.sensitivity * gradient
+        sensitivity = self.ruled(block, c.sensitivity, c.rules, fields)
+        v = np.asarray(sensitivity)[..., None] * gradient if c.rules else c.sensitivity * gradient
         if c.max_speed > 0:
             v /= (1.0 + np.linalg.norm(v, axis=1) / c.max_speed)[:, None]
         active = self.active(block)
         return v if np.isscalar(active) else v * active[:, None]
 
-    def uptake_rate(self, block, uptake) -> np.ndarray:
+    def uptake_rate(self, block, uptake, fields=None) -> np.ndarray:
         """Clearance of ``uptake`` per cell of ``block``, µm³/min."""
-        return np.broadcast_to(uptake.rate * self.species_factor(block, uptake.modulation) * self.active(block),
-                               (block.n,)).astype(float)
+        rate = self.ruled(block, uptake.rate * self.species_factor(block, uptake.modulation), uptake.rules, fields)
+        return np.broadcast_to(rate * self.active(block), (block.n,)).astype(float)
+
+    def growth_rate(self, block, fields) -> np.ndarray | None:
+        """Growth (µm³/min) per cell under the body's phenotype rules, or None without
+        rules (the body's own law then applies)."""
+        body = self.body
+        if not body.growth_rules:
+            return None
+        if body.growth_modulation is None:
+            factor = 1.0
+        elif body.growth_by_field:
+            factor = modulation_factor(body.growth_modulation, fields[body.growth_modulation.source])
+        else:
+            factor = self.species_factor(block, body.growth_modulation)
+        return self.ruled(block, body.growth * factor, body.growth_rules, fields)
 
     def entering(self, counts: np.ndarray, source: CellKind, unshared: str) -> None:
         """Change the count rows of cells that turn from type ``source`` into this one:

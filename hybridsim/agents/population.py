@@ -41,6 +41,19 @@ def columns_of(agents: Agents, dim: int) -> dict[str, int]:
                         agents.necrosis, agents.named, len(agents.types) if agents.contacts else 0)
 
 
+def rules_of(cell) -> list:
+    """``(what it changes, rule)`` for every phenotype rule of the type ``cell``."""
+    out = [("division rate", r) for r in cell.division.rules] + [("death rate", r) for r in cell.death.rules]
+    out += [("speed", r) for r in cell.motility.rules]
+    out += [(f"{u.field} uptake", r) for u in cell.uptake for r in u.rules]
+    out += [(f"rate of turning into {c.target}", r) for c in cell.changes for r in c.when.rules]
+    if cell.chemotaxis is not None:
+        out += [("chemotactic sensitivity", r) for r in cell.chemotaxis.rules]
+    if cell.body is not None:
+        out += [("growth", r) for r in cell.body.growth_rules]
+    return out
+
+
 def describe_population(agents: Agents, domain, n_initial: int, ranks: int, counts=None) -> list[str]:
     """What ``hybridsim check`` says of the cells: each type's network, initial cells
     (``counts[k]`` of type k) and behaviour, and the memory per agent and per rank on
@@ -64,6 +77,8 @@ def describe_population(agents: Agents, domain, n_initial: int, ranks: int, coun
         lines.append(f"{start}motility {cell.motility.kind}; division {division}; death {death}")
         for change in cell.changes:
             lines.append(f"{pad}  turns into {change.target} (unshared species: {change.unshared})")
+        for label, rule in rules_of(cell):
+            lines.append(f"{pad}  rule on the {label}: {rule.describe()}")
         if cell.body is not None:
             lines += [pad + "  " + line for line in bodies.describe(cell.body, domain.dim)]
     if agents.adhesion and len(agents.types) > 1:
@@ -148,7 +163,14 @@ class CellPopulation:
             for fate in (cell.division, cell.death) + tuple(c.when for c in cell.changes):
                 if fate.threshold is not None and fate.threshold.field:
                     names.append(fate.threshold.species)
+            names += [r.source for r in kind.rules if r.kind == "field"]
         return tuple(dict.fromkeys(names))
+
+    @property
+    def uptake_signals(self) -> tuple[str, ...]:
+        """The fields that phenotype rules on an uptake read."""
+        return tuple(dict.fromkeys(r.source for kind in self.kinds for u in kind.config.uptake for r in u.rules
+                                   if r.kind == "field"))
 
     def type_column(self) -> np.ndarray:
         """The type index of every cell."""
@@ -217,7 +239,7 @@ class CellPopulation:
         rate = np.zeros(self.n)
         for kind, block in self.blocks():
             if kind.index == k:
-                rate[block.rows] = kind.uptake_rate(block, uptake)
+                rate[block.rows] = kind.uptake_rate(block, uptake, self._carried(self.carry, block))
         return rate
 
     def receive(self, entry, molecules: np.ndarray) -> None:
@@ -252,7 +274,7 @@ class CellPopulation:
             if c is None:
                 continue
             g = gradients if isinstance(gradients, np.ndarray) else gradients[c.field]
-            v[block.rows] = kind.drift(block, g[block.rows])
+            v[block.rows] = kind.drift(block, g[block.rows], self._carried(self.carry, block))
         return v
 
     def die(self, dt: float, step: int) -> int:
@@ -277,8 +299,9 @@ class CellPopulation:
         fields = self.carry if fields is None else fields
         gone = []
         for kind, block in self.blocks():
-            removed = bodies.grow(block, kind.body, dt, lambda mod, k=kind, b=block: k.species_factor(b, mod),
-                                  self._carried(fields, block))
+            here = self._carried(fields, block)
+            removed = bodies.grow(block, kind.body, dt, lambda mod, k=kind, b=block: k.species_factor(b, mod), here,
+                                  kind.growth_rate(block, here))
             gone.append(block.rows.start + removed)
         gone = np.concatenate(gone) if gone else np.empty(0, np.int64)
         self._remove(gone)
@@ -365,7 +388,7 @@ class CellPopulation:
         """Speed (persistent walk, µm/min) or diffusivity (Brownian, µm²/min) per cell."""
         out = np.zeros(self.n)
         for kind, block in self.blocks():
-            out[block.rows] = kind.speed(block)
+            out[block.rows] = kind.speed(block, self._carried(self.carry, block))
         return out
 
     def move(self, dt: float, step: int, drift: np.ndarray | None = None) -> int:
@@ -378,11 +401,12 @@ class CellPopulation:
             m = kind.config.motility
             part = _NO_ROWS if drift is None else np.ascontiguousarray(drift[block.rows], dtype=float)
             position = block.position
+            fields = self._carried(self.carry, block)
             if m.kind == "brownian":
-                brownian_step(position, block.ids, kind.speed(block), part, dt, self.seed, step)
+                brownian_step(position, block.ids, kind.speed(block, fields), part, dt, self.seed, step)
             elif m.kind == "persistent":
-                persistent_step(position, block.direction, block.ids, kind.speed(block), m.persistence, part, dt,
-                                self.seed, step)
+                persistent_step(position, block.direction, block.ids, kind.speed(block, fields), m.persistence, part,
+                                dt, self.seed, step)
             elif part.shape[0]:
                 position[...] += part * dt
         self.carry.clear()  # the step's values end with its motility

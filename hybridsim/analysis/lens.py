@@ -118,25 +118,33 @@ def typical_fields(config) -> dict[str, tuple[float, str]]:
 
     out = {s.name: (field_typical_concentration(s), "its initial, boundary and source values")
            for s in config.species}
-    network = config.network
-    if network is None or config.agents is None or not network.secreted_fields:
+    if config.agents is None or not config.agents.secreted_fields:
         return out
     from ..io.agent_input import placement_count
     from .rre import RateEquations
 
-    n = sum(placement_count(p, config.domain.size) for p in config.agents.placements)
-    rho = n / float(np.prod(config.domain.size))
+    volume = float(np.prod(config.domain.size))
     for _ in range(2):  # secretion may depend on the field it feeds: one fixed-point pass
         values = {name: v for name, (v, _) in out.items()}
-        rre = RateEquations(network, fields=values)
-        a = rre.propensities(network_levels(network, values))
-        for name in network.secreted_fields:
-            s = sum(a[j] * r.secretes[1] for j, r in enumerate(network.reactions)
-                    if r.secretes is not None and r.secretes[0] == name)
+        released: dict[str, float] = {}  # field → molecules per µm^dim per min from every type
+        cells = 0
+        for cell in config.agents.types:
+            network = cell.network
+            n = sum(placement_count(p, config.domain.size) for p in cell.placements)
+            cells += n
+            if not network.secreted_fields or n == 0:
+                continue
+            rre = RateEquations(network, fields=values)
+            a = rre.propensities(network_levels(network, values))
+            for name in network.secreted_fields:
+                s = sum(a[j] * r.secretes[1] for j, r in enumerate(network.reactions)
+                        if r.secretes is not None and r.secretes[0] == name)
+                released[name] = released.get(name, 0.0) + n / volume * s
+        for name, rate in released.items():
             k = species_scales(config, config.species_named(name)).k_max
-            if k > 0 and s > 0:
+            if k > 0 and rate > 0:
                 own = field_typical_concentration(config.species_named(name))
-                out[name] = (max(own, rho * s / k), f"secretion by {n} cells (ρ·s/k = {rho:.3g}·{s:.3g}/{k:.3g})")
+                out[name] = (max(own, rate / k), f"secretion by {cells} cells (Σρ·s/k = {rate:.3g}/{k:.3g})")
     return out
 
 

@@ -9,11 +9,14 @@ def add_parser(sub) -> None:
     plot = subcommand(sub, "plot", cmd_plot, help="draw PNG images of a run's fields and agents",
                       description="Write PNG images of OUTDIR/fields.h5 and OUTDIR/agents.h5 to OUTDIR/plots. Fields: "
                       "1D profiles over time, 2D maps, the mid-plane z slice of 3D. Agents: positions coloured by a "
-                      "species, and time series of the agent count and each species' mean and Fano factor.")
+                      "species (with several cell types: by type), and time series of the agent count and each "
+                      "species' mean and Fano factor (per type, with the fraction of heterotypic contacts).")
     plot.add_argument("outdir", metavar="OUTDIR", help="output directory of a run")
     plot.add_argument("--species", action="append", metavar="NAME", help="only this species (repeatable)")
     plot.add_argument("--all", action="store_true", help="one image per output time, not just the last")
-    plot.add_argument("--color", metavar="SPECIES", help="network species that colours the agents (default: the last)")
+    plot.add_argument("--color", metavar="SPECIES",
+                      help="network species that colours the agents (default: the last; with several cell types, "
+                      "the type)")
 
 
 def cmd_plot(args, petsc_args: list[str]) -> int:

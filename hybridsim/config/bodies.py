@@ -99,6 +99,7 @@ class Body:
     arrest_pressure: float = math.inf
     contact: Contact = Contact()
     necrosis: Necrosis | None = None
+    growth_rules: tuple = ()  # phenotype rules on the growth rate (:mod:`.rules`)
 
     @property
     def volume(self) -> float:

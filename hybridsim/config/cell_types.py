@@ -1,6 +1,7 @@
-"""Several cell types: ``[cell_types.NAME]`` tables, with what the types share in
-``[agents]`` (boundaries, the SSA method, the contact model and ``[agents.adhesion]``),
-validated into one :class:`~hybridsim.config.agents.Agents`.
+"""The cells of a run, validated into one :class:`~hybridsim.config.agents.Agents`:
+a single type written in ``[agents]`` (:func:`parse_agents`), or several types in
+``[cell_types.NAME]`` tables (:func:`parse_cell_types`), with what the types share in
+``[agents]`` (boundaries, the SSA method, the contact model and ``[agents.adhesion]``).
 
 Each type's table takes the keys of a single-type ``[agents]`` table that describe
 cells (:data:`~hybridsim.config.agents.TYPE_KEYS`), plus its own ``network`` (a
@@ -25,11 +26,13 @@ import math
 import re
 
 from ..errors import InputError
-from .agents import TYPE_KEYS, Agents, _boundary, parse_cell_type, parse_method
+from .agents import Agents
 from .bodies import Contact, check_substep, parse_contact
 from .network import Network, parse_network
 from .network_file import load_network
+from .phenotype import attach_rules, file_rule_entries, rule_entries, type_signals
 from .reader import Table, as_table, check_key_name
+from .type_table import TYPE_KEYS, _boundary, parse_cell_type, parse_method
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -117,8 +120,15 @@ def parse_cell_types(ct: Table, at: Table | None, size: tuple[float, ...], perio
     for name, t in tables.items():
         net = _network(t, network, base_dir, fields)
         types.append(parse_cell_type(t, name, size, net, base_dir, fields, names, shared if with_body else None))
+    signals = type_signals(types)
+    if at.has("rules") and not isinstance(at.raw("rules"), str):
+        raise InputError(f"{at.key('rules')} must be a rules CSV file when [cell_types] are declared (each row names "
+                         "its type); rules as tables go in [[cell_types.NAME.rules]]")
+    entries = file_rule_entries(at, signals, fields, base_dir)
+    for cell, t in zip(types, tables.values()):
+        entries += rule_entries(t, cell, signals, fields)
         t.finish()
-    types = tuple(types)
+    types = attach_rules(tuple(types), entries)
     adhesion = ()
     adhesion_table = at.table("adhesion")
     if with_body:
@@ -129,4 +139,24 @@ def parse_cell_types(ct: Table, at: Table | None, size: tuple[float, ...], perio
     agents = Agents(types=types, boundary=_boundary(at.table("boundary"), periodic), adhesion=adhesion, named=True,
                     **parse_method(at))
     at.finish()
+    return agents
+
+
+def parse_agents(t: Table, size: tuple[float, ...], periodic: tuple[bool, ...], network: Network | None,
+                 base_dir=None, fields: tuple[str, ...] = ()) -> Agents:
+    """Validate the ``[agents]`` table of a single-type run in a domain of ``size`` (µm)
+    (``network`` is the run's intracellular network, ``fields`` the names of the
+    chemical fields)."""
+    if network is None:
+        raise InputError("agents need an intracellular network: add [network] (species and reactions) "
+                         "or network = \"file.toml\" / \"model.xml\"")
+    if t.has("network"):
+        raise InputError(f"{t.key('network')}: a single-type run's network is the top-level network = … "
+                         "(per-type networks go in [cell_types.NAME])")
+    cell = parse_cell_type(t, "cell", size, network, base_dir, fields, ("cell",))
+    signals = type_signals((cell,))
+    entries = rule_entries(t, cell, signals, fields) + file_rule_entries(t, signals, fields, base_dir)
+    agents = Agents(types=attach_rules((cell,), entries), boundary=_boundary(t.table("boundary"), periodic),
+                    **parse_method(t))
+    t.finish()
     return agents

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
-from .agents import Agents, parse_agents
-from .cell_types import parse_cell_types
+from .agents import Agents
+from .cell_types import parse_agents, parse_cell_types
 from .mechanics import Mechanics, parse_mechanics
 from .network import Network, parse_network
 from .network_file import load_network

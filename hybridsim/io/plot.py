@@ -21,31 +21,11 @@ import numpy as np
 from ..errors import InputError
 from ..parallel.collective import moments
 from .agent_output import AGENTS_FILE
+from .figures import open_output as _open
+from .figures import pyplot, save_figure
 from .mechanics_output import MECHANICS_FILE
 from .output import FIELDS_FILE
-
-
-def pyplot():
-    """matplotlib's pyplot with the file-only Agg backend (an InputError if matplotlib is missing)."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise InputError(
-            "hybridsim plot needs matplotlib: `pip install matplotlib` (or Debian's python3-matplotlib)"
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _open(path: Path):
-    import h5py
-
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(f"{str(path)!r} cannot be read as HDF5: {exc}") from None
+from .plot_types import label_types, plot_types, type_colours
 
 
 def plot_run(outdir, species=None, every_output: bool = False, color: str | None = None) -> list[Path]:
@@ -134,20 +114,23 @@ def _plot_mechanics(plt, outdir: Path, path: Path) -> list[Path]:
 
 
 def _agent_positions(path: Path, color: str | None):
-    """A function ``time → (positions, values of the colouring species, its name)``
-    for the agent outputs in ``path`` (None where there is no output at that time)."""
+    """A function ``time → (positions, values of the colouring species, its name,
+    radii, type names)`` for the agent outputs in ``path`` (None where there is no
+    output at that time); with cell types and no ``color``, the values are the types."""
     with _open(path) as f:
         species = [s.decode() for s in f.attrs["species"]]
-        name = color if color in species else species[-1]
+        types = [t.decode() for t in f.attrs["types"]] if "types" in f.attrs and color is None else None
+        name = "type" if types else (color if color in species else species[-1])
         by_time = {}
         for step in f["steps"]:
             g = f["steps"][step]
             radius = g["radius"][...] if "radius" in g else None
-            by_time[round(float(g.attrs["time"]), 9)] = (g["position"][...], g["species"][name][...], radius)
+            values = g["type"][...] if types else g["species"][name][...]
+            by_time[round(float(g.attrs["time"]), 9)] = (g["position"][...], values, radius)
 
     def lookup(time: float):
         hit = by_time.get(round(float(time), 9))
-        return None if hit is None else (hit[0], hit[1], name, hit[2])
+        return None if hit is None else (hit[0], hit[1], name, hit[2], types)
 
     return lookup
 
@@ -231,19 +214,6 @@ def _plot_growth(plt, target: Path, path: Path) -> Path:
     return save_figure(fig, target / "growth.png", plt)
 
 
-def _type_colours(plt, n: int):
-    """A colour map of ``n`` distinct colours for type indices 0…n−1."""
-    from matplotlib.colors import ListedColormap
-
-    return ListedColormap([plt.get_cmap("tab10")(k % 10) for k in range(n)])
-
-
-def _label_types(fig, mappable, ax, types) -> None:
-    mappable.set_clim(-0.5, len(types) - 0.5)
-    bar = fig.colorbar(mappable, ax=ax, ticks=range(len(types)), label="cell type")
-    bar.ax.set_yticklabels(types)
-
-
 def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]:
     given = color
     with _open(path) as f:
@@ -281,9 +251,9 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
     elif radius is not None:
         centres, radii, cut, z = _section(pos, radius)
         discs = _discs(ax, centres, radii, value[cut], necrotic[cut],
-                       cmap=_type_colours(plt, len(types)) if by_type else "plasma")
+                       cmap=type_colours(plt, len(types)) if by_type else "plasma")
         if by_type:
-            _label_types(fig, discs, ax, types)
+            label_types(fig, discs, ax, types)
         else:
             fig.colorbar(discs, ax=ax, label=f"{color} (molecules per cell)" + ("; grey: necrotic" if necrotic.any()
                                                                                 else ""))
@@ -291,10 +261,10 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
         ax.set_ylabel("y (µm)")
         ax.set_aspect("equal")
     else:
-        sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=6, cmap=_type_colours(plt, len(types)) if by_type
+        sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=6, cmap=type_colours(plt, len(types)) if by_type
                         else "plasma")
         if by_type:
-            _label_types(fig, sc, ax, types)
+            label_types(fig, sc, ax, types)
         else:
             fig.colorbar(sc, ax=ax, label=f"{color} (molecules per cell)")
         ax.set_xlabel("x (µm)")
@@ -308,7 +278,7 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
     if radius is not None:
         written.append(_plot_growth(plt, target, path))
     if types:
-        written.append(_plot_types(plt, outdir, path, types))
+        written.append(plot_types(plt, outdir, path, types))
         return written
     means, fanos = np.array(means), np.array(fanos)
     summary = outdir / "summary.csv"
@@ -338,74 +308,6 @@ def _plot_agents(plt, outdir: Path, path: Path, color: str | None) -> list[Path]
     axes[-1].set_xlabel("t (min)")
     written.append(save_figure(fig, target / "agents_timeseries.png", plt))
     return written
-
-
-def type_series(path: Path, types: list[str]) -> dict:
-    """Per output of ``agents.h5``: time, and per type its cell count and, for each
-    species its cells hold, the mean and Fano factor (``{type: {"count": …, "S": (means,
-    fanos)}}`` arrays over the outputs)."""
-    out = {"time": [], **{t: {"count": []} for t in types}}
-    with _open(path) as f:
-        species = [s.decode() for s in f.attrs["species"]]
-        for step in sorted(f["steps"]):
-            g = f["steps"][step]
-            out["time"].append(float(g.attrs["time"]))
-            kinds = g["type"][...]
-            for k, name in enumerate(types):
-                mine = kinds == k
-                out[name]["count"].append(int(mine.sum()))
-                for s in species:
-                    stats, _ = moments(None, g["species"][s][...][mine][:, None])
-                    means, fanos = out[name].setdefault(s, ([], []))
-                    means.append(float(stats.mean[0]))
-                    fanos.append(float(stats.fano[0]))
-    return out
-
-
-def _plot_types(plt, outdir: Path, path: Path, types: list[str]) -> Path:
-    """``agents_timeseries.png`` of a run with cell types: cells of each type, each
-    type's species means and Fano factors (from ``summary.csv``, every step, if it is
-    there; else from the outputs) and the heterotypic-contact fraction."""
-    summary = outdir / "summary.csv"
-    rows = np.genfromtxt(summary, delimiter=",", names=True) if summary.is_file() else None
-    if rows is not None and rows.size > 1:
-        time = rows["time"]
-        series = {t: {"count": rows[f"{t}_agents"]} for t in types}
-        for t in types:
-            for column in rows.dtype.names:
-                if column.startswith(f"{t}_") and column.endswith("_mean"):
-                    name = column[len(t) + 1:-len("_mean")]
-                    series[t][name] = (rows[column], rows[f"{t}_{name}_fano"])
-        hetero = rows["heterotypic_fraction"] if "heterotypic_fraction" in rows.dtype.names else None
-    else:
-        series = type_series(path, types)
-        time = np.array(series.pop("time"))
-        hetero = None
-    panels = 4 if hetero is not None else 3
-    fig, axes = plt.subplots(panels, 1, figsize=(6, 2.6 * panels), sharex=True)
-    for k, t in enumerate(types):
-        colour = plt.get_cmap("tab10")(k % 10)
-        axes[0].plot(time, series[t]["count"], "-", color=colour, label=t)
-        styles = iter(("-", "--", ":", "-."))
-        for name, values in series[t].items():
-            if name == "count" or not np.any(np.asarray(values[0]) > 0):
-                continue
-            means, fanos = values
-            style = next(styles, "-")
-            axes[1].plot(time, means, style, color=colour, label=f"{t}: {name}")
-            axes[2].plot(time, fanos, style, color=colour, label=f"{t}: {name}")
-    axes[0].set_ylabel("cells")
-    axes[0].legend(fontsize="small")
-    axes[1].set_ylabel("mean per cell")
-    axes[1].set_yscale("log")
-    axes[1].legend(fontsize="small", ncol=2)
-    axes[2].set_ylabel("Fano factor")
-    if hetero is not None:
-        axes[3].plot(time, hetero, "k-")
-        axes[3].set_ylabel("heterotypic contacts")
-        axes[3].set_ylim(0, None)
-    axes[-1].set_xlabel("t (min)")
-    return save_figure(fig, outdir / "plots" / "agents_timeseries.png", plt)
 
 
 def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool, overlay=None) -> list[Path]:
@@ -449,26 +351,22 @@ def _plot_fields(plt, outdir: Path, path: Path, species, every_output: bool, ove
                 fig.colorbar(im, ax=ax, label=f"{name} ({unit})")
                 cells = overlay(g.attrs["time"]) if overlay is not None else None
                 if cells is not None and len(cells[0]):
-                    pos, value, species_name, radius = cells
+                    pos, value, species_name, radius, types = cells
+                    cmap = type_colours(plt, len(types)) if types else "autumn"
                     if radius is not None and pos.shape[1] == 2:  # bodies: discs of their radius
-                        sc = _discs(ax, pos, radius, value, np.zeros(len(pos), dtype=bool), cmap="autumn")
+                        sc = _discs(ax, pos, radius, value, np.zeros(len(pos), dtype=bool), cmap=cmap)
                     else:
-                        sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=4, cmap="autumn", edgecolors="none")
-                    fig.colorbar(sc, ax=ax, label=f"cells: {species_name} (molecules)", pad=0.01)
+                        sc = ax.scatter(pos[:, 0], pos[:, 1], c=value, s=4, cmap=cmap, edgecolors="none")
+                    if types:
+                        label_types(fig, sc, ax, types)
+                    else:
+                        fig.colorbar(sc, ax=ax, label=f"cells: {species_name} (molecules)", pad=0.01)
                 ax.set_xlabel("x (µm)")
                 ax.set_ylabel("y (µm)")
                 where = ", mid-plane z" if dim == 3 else ""
                 ax.set_title(f"{name} at t = {g.attrs['time']:g} min{where}")
                 written.append(save_figure(fig, target / f"{name}_{step}.png", plt))
     return written
-
-
-def save_figure(fig, path: Path, plt) -> Path:
-    """Write ``fig`` to ``path`` (PNG, 100 dpi) and close it."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 def plot_noise(outdir, species: str, times, stats, acf=None, averaging=None) -> Path:
