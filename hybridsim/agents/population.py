@@ -310,6 +310,9 @@ class CellPopulation:
     def change_types(self, dt: float, step: int) -> int:
         """Cells that meet a type change's rule turn into the target type (the first
         rule of their type that fires, in the config's order); returns how many."""
+        self.changed = 0
+        if not any(kind.config.changes for kind in self.kinds):
+            return 0
         targets = np.full(self.n, -1, dtype=np.int64)
         rules = np.full(self.n, -1, dtype=np.int64)
         for kind, block in self.blocks():

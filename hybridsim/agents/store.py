@@ -31,6 +31,7 @@ array (:meth:`pack` / :meth:`append_packed`) for migration between ranks.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 GROWTH = 1.5
 
@@ -205,12 +206,10 @@ class AgentStore:
         """Order the rows by the ``type`` column (type 0 first) and return the bounds
         ``b`` (``n_types + 1``): type ``k`` holds rows ``b[k]:b[k+1]``. Only the rows out
         of their type's range move, so a store changed by a few appends and removals
-        costs in proportion to those; the arrays in ``follow`` move with the rows."""
+        costs in proportion to those (plus one pass over the column); the arrays in
+        ``follow`` move with the rows."""
         kind = self._data["type"][: self.n]
-        per_type = np.bincount(kind, minlength=n_types)
-        bounds = np.zeros(n_types + 1, dtype=np.int64)
-        np.cumsum(per_type, out=bounds[1:])
-        wrong = np.nonzero(kind != np.repeat(np.arange(n_types), per_type))[0]
+        bounds, wrong = _misplaced(kind, n_types)
         if wrong.size:
             source = wrong[np.argsort(kind[wrong], kind="stable")]
             for data in self._data.values():
@@ -245,3 +244,31 @@ class AgentStore:
         order = np.argsort(self.ids, kind="stable")
         for data in self._data.values():
             data[: self.n] = data[: self.n][order]
+
+
+@njit(cache=True)
+def _misplaced(kind, n_types):
+    """Bounds of each type's range of rows once grouped, and the rows now outside their
+    type's range (increasing): two passes, no temporary of the column's size."""
+    bounds = np.zeros(n_types + 1, np.int64)
+    for i in range(kind.size):
+        bounds[kind[i] + 1] += 1
+    for k in range(n_types):
+        bounds[k + 1] += bounds[k]
+    n_wrong = 0
+    k = 0
+    for i in range(kind.size):
+        while i >= bounds[k + 1]:
+            k += 1
+        if kind[i] != k:
+            n_wrong += 1
+    wrong = np.empty(n_wrong, np.int64)
+    n_wrong = 0
+    k = 0
+    for i in range(kind.size):
+        while i >= bounds[k + 1]:
+            k += 1
+        if kind[i] != k:
+            wrong[n_wrong] = i
+            n_wrong += 1
+    return bounds, wrong
