@@ -424,6 +424,11 @@ def _describe(path: Path, where: str) -> list[str]:
                 if checksum(data, ids, comm) != int(f["agents"][column].attrs["checksum"]):
                     bad.append(f"agent column {column}")
             counts = f["agents"]["counts"][...]
+            if "types" in s:
+                kinds = np.bincount(f["agents"]["type"][...], minlength=len(s["types"]["names"]))
+                lines.append("  cell types: " + ", ".join(f"{name} {int(c)}" for name, c in
+                                                         zip(s["types"]["names"], kinds))
+                             + f" (type table hash {s['types']['hash']})")
             for k, name in enumerate(s["network"]["species"]):
                 lines.append(f"  species {name}: total {int(counts[:, k].sum())} molecules in cells")
         if "mechanics" in f:

@@ -180,3 +180,31 @@ def test_pair_strengths_are_the_geometric_mean_of_the_types_unless_the_table_giv
     np.testing.assert_allclose(law.adhesion, [[0.1, 0.3], [0.3, 0.9]])
     law = ContactLaw.of(parse_config(text + "[agents.adhesion]\na = { b = 2.0 }\n").agents)
     np.testing.assert_allclose(law.adhesion, [[0.1, 2.0], [2.0, 0.9]])
+
+
+def test_check_reports_the_memory_per_cell_of_a_multi_type_run_as_the_store_holds_it():
+    from hybridsim.agents.population import columns_of, describe_population
+
+    text = CHANGES.format(unshared="drop").replace("initial = { count = 0 }",
+                                                   "initial = { count = 0 }\nbody = { radius = 5.0 }")
+    cfg = parse_config(text)
+    pop = CellPopulation(cfg.agents, cfg.domain.size, seed=1)
+    columns = columns_of(cfg.agents, 2)
+    assert {"type", "contacts"} <= columns.keys() and columns["counts"] == 8 * 4 and columns["contacts"] == 16
+    assert sum(columns.values()) == pop.store.bytes_per_agent
+    lines = describe_population(cfg.agents, cfg.domain, 0, 1, [0, 0])
+    (memory,) = [line for line in lines if "memory per agent" in line]
+    assert f"memory per agent: {pop.store.bytes_per_agent} bytes" in memory and "2 types share one store" in memory
+
+
+def test_a_type_may_carry_an_sbml_network_next_to_a_toml_one():
+    from pathlib import Path
+
+    sbml = Path(__file__).parents[2] / "examples" / "networks" / "two_stage.xml"
+    text = CHANGES.format(unshared="keep").replace(
+        '[cell_types.b.network]\nspecies = { P = 0, Y = 7 }\nreactions = [{ products = { Y = 1 }, rate = 1.0 }]',
+        f'network = "{sbml}"')
+    cfg = parse_config(text)
+    a, b = cfg.agents.types
+    assert b.network.source.endswith("two_stage.xml") and set(b.network.species) == {"M", "P"}
+    assert cfg.agents.species == ("M", "P", "X")  # one column per species name, shared by both types

@@ -62,6 +62,7 @@ def test_the_case_exercises_every_kind_of_change(mixed_runs):
         last = f["steps"][sorted(f["steps"])[-1]]
         assert set(np.unique(last["type"][...])) == {0, 1}
     assert species == ["M", "P", "D"]
+    assert 'Name="type"' in (mixed_runs[1] / "agents.xdmf").read_text()  # ParaView colours by type
     stem, diff = cells["type"] == 0, cells["type"] == 1
     # a stem cell never had D; a cell that became differentiated dropped its M (unshared = "drop")
     assert np.all(cells["counts"][stem, species.index("D")] == 0)

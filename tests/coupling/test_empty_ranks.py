@@ -73,3 +73,56 @@ def test_a_run_whose_cells_all_die_finishes_writes_and_restarts(tmp_path, mpirun
     plot = hybridsim_cli("plot", str(out))
     assert plot.returncode == 0, plot.stderr
     assert np.isfinite(float(_rows(out)[-1]["c_integral"]))
+
+
+TYPED_CORNER = """seed = 5
+[domain]
+size = [100.0, 50.0]
+cells = [20, 10]
+[time]
+dt = 0.5
+t_end = 2.0
+[checkpoint]
+interval = 1.0
+[species.c]
+D = 10.0
+decay = 0.1
+initial = 1.0
+[cell_types.a]
+initial = { count = 40, region = { lower = [0.0, 0.0], upper = [20.0, 50.0] } }
+body = { radius = 2.0 }
+uptake = [{ field = "c", rate = 2.0, into = "P" }]
+chemotaxis = { field = "c", sensitivity = 5.0 }
+change = [{ to = "b", rate = 0.05 }]
+DEATH
+[cell_types.a.network]
+species = { P = 10 }
+reactions = [{ name = "secrete", reactants = { P = 1 }, rate = 0.5, secretes = { c = 1 } }]
+[cell_types.b]
+initial = { count = 0 }
+body = { radius = 3.0 }
+[cell_types.b.network]
+species = { P = 0, Q = 1 }
+reactions = [{ products = { Q = 1 }, rate = 1.0 }]
+"""
+
+
+@pytest.mark.parametrize("death", ("", "death = { rate = 20.0 }"), ids=("cells in a corner", "all die"))
+def test_two_types_one_starting_empty_in_a_corner_restart_on_another_rank_count(tmp_path, mpirun, hybridsim_cli,
+                                                                                 death):
+    cfg = tmp_path / "typed.toml"
+    cfg.write_text(TYPED_CORNER.replace("DEATH", death))
+    out = tmp_path / "out"
+    result = mpirun.hybridsim(3, "run", str(cfg), "-o", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    rows = _rows(out)
+    assert int(rows[0]["b_agents"]) == 0 and rows[0]["b_Q_mean"] == "nan"
+    if not death:
+        assert int(rows[-1]["agents"]) == 40 and int(rows[-1]["b_agents"]) > 0
+    result = mpirun.hybridsim(2, "run", str(cfg), "-o", str(out), "--quiet", "--restart", "latest", "--t-end", "3")
+    assert result.returncode == 0, result.stderr
+    assert int(_rows(out)[-1]["step"]) == 6
+    inspect = mpirun.hybridsim(1, "inspect", str(sorted((out / "checkpoints").glob("checkpoint-*.h5"))[-1]))
+    assert inspect.returncode == 0 and "checksums: all valid" in inspect.stdout, inspect.stderr
+    plot = hybridsim_cli("plot", str(out))
+    assert plot.returncode == 0, plot.stderr
