@@ -1,4 +1,4 @@
-"""Command line: ``hybridsim run|check|inspect|ssa|analyze|plot``.
+"""Command line: ``hybridsim run|check|inspect|ssa|analyze|plot|paraview``.
 
 Launched as ``mpirun -n 4 hybridsim run CONFIG [options] [PETSc options]``.
 Options that start with a single dash and have a name longer than one letter
@@ -19,7 +19,7 @@ import traceback
 
 from .. import __version__
 from ..errors import HybridsimError, InputError, StorageError
-from . import analyze, check, inspect, plot, run, ssa
+from . import analyze, check, inspect, paraview, plot, run, ssa
 from .arguments import Parser, split_petsc_options, world
 
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hybridsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for command in (run, inspect, check, ssa, analyze, plot):
+    for command in (run, inspect, check, ssa, analyze, plot, paraview):
         command.add_parser(sub)
     return parser
 

@@ -2,12 +2,15 @@
 
 Layout of ``agents.h5``::
 
+    /vertices                  int64 (≥ the largest count)  0, 1, 2, …: the connectivity of the
+                                                 cells as vertex cells in agents.xdmf
     /                          attrs: hybridsim_version, species (network species names; with
                                several cell types, every type's), types (with [cell_types]: the
                                type names, in the order of their indices)
     /steps/000000              attrs: time (min), step, count, next_id
     /steps/000000/id           int64 (n,)        global ids
     /steps/000000/position     float64 (n, dim)  µm
+    /steps/000000/xyz          float64 (n, 3)    1D only: x with y = z = 0, the points of agents.xdmf
     /steps/000000/age          float64 (n,)      min since birth
     /steps/000000/species/<S>  int64 (n,)        molecules of species S
     /steps/000000/reservoir    float64 (n, k)    molecules taken up, not yet whole (with uptake into
@@ -20,8 +23,9 @@ Layout of ``agents.h5``::
 
 Each rank writes its agents, sorted by id, at the offset given by an exclusive
 scan of the counts (no agent data is gathered). Rows are keyed by ``id``; to
-compare runs, sort by it. ``agents.xdmf`` shows the cells as points coloured by
-any species (2D and 3D), or by ``type``; with bodies it carries ``radius`` (and ``volume``,
+compare runs, sort by it. ``agents.xdmf`` shows the cells as vertex cells (points
+when opened; 1D and 2D in the z = 0 plane) coloured by any species, or by ``type``;
+with bodies it carries ``radius`` (and ``volume``,
 ``pressure``) for ParaView's glyphs (Glyph filter, Scale Array: radius, Scale
 Factor 2 for spheres of the cells' diameter).
 """
@@ -34,7 +38,7 @@ import numpy as np
 
 from ..parallel.collective import offsets
 from .steps import StepFile
-from .xdmf import points_xdmf
+from .xdmf import VERTICES, points_xdmf
 
 AGENTS_FILE = "agents.h5"
 AGENTS_XDMF = "agents.xdmf"
@@ -72,6 +76,8 @@ class AgentWriter(StepFile):
         start, total = offsets(self.comm, n)
         group = self._new_step(step, time, count=total, next_id=next_id)
         columns = {"id": store.ids, "position": store.position, "age": store.age}
+        if self.dim == 1:  # ParaView's readers take points with 3 coordinates from one dataset
+            columns["xyz"] = np.column_stack([store.position, np.zeros((n, 2))])
         for s, sp in enumerate(self.species):
             columns[f"species/{sp}"] = store.counts[:, s]
         if store.reservoir is not None:
@@ -87,11 +93,27 @@ class AgentWriter(StepFile):
             ds = group.create_dataset(key, shape=(total,) + data.shape[1:], dtype=data.dtype)
             if n:
                 ds[start:start + n] = data
+        self._extend(VERTICES, total)
         self._finish_step(group.name, time, total)
 
+    def _extend(self, name: str, total: int) -> None:
+        """Make the dataset ``name`` hold at least 0, 1, …, total − 1, growing it
+        geometrically (collective)."""
+        from ..agents.placement import block
+
+        if name not in self.file:  # a new file, or one continued from before vertex cells
+            self.file.create_dataset(name, shape=(0,), maxshape=(None,), chunks=(1 << 16,), dtype="i8")
+        ds = self.file[name]
+        old = ds.shape[0]
+        if total <= old:
+            return
+        new = max(total, int(old * 1.5))
+        ds.resize((new,))
+        lo, hi = block(new - old, self.comm.rank, self.comm.size)
+        if hi > lo:
+            ds[old + lo:old + hi] = np.arange(old + lo, old + hi)
+
     def _xdmf_text(self) -> str | None:
-        if self.dim == 1:
-            return None
         scalars = [("id", False), ("age", True)] + [(f"species/{s}", False) for s in self.species]
         if self.body:
             scalars += [("radius", True), ("volume", True), ("pressure", True)]
@@ -99,4 +121,4 @@ class AgentWriter(StepFile):
             scalars.append(("necrotic", False))
         if self.types:
             scalars.append(("type", False))
-        return points_xdmf(self.dim, scalars, self._records, AGENTS_FILE)
+        return points_xdmf(self.dim, scalars, self._records, AGENTS_FILE, self.file[VERTICES].shape[0])

@@ -5,15 +5,16 @@ Layout of ``mechanics.h5``::
     /                       attrs: hybridsim_version, model, units, size (µm), cells
     /steps/000000           attrs: time (min), step, size_change (µm^dim), relative_size_change
     /steps/000000/displacement   float64 (nz+1, ny+1, nx+1, 3) on the cell corners, µm
-                                 (2D: z component 0; 1D: shape (nx+1,))
+                                 (2D: (ny+1, nx+1, 3), z component 0; 1D: (nx+1, 3), y and
+                                 z components 0 — ParaView's 3-component vectors)
     /steps/000000/strain_xx …    float64 (nz, ny, nx): mean strain of each grid cell
     /steps/000000/stress_xx …    float64 (nz, ny, nx): elastic (passive) stress, Pa
 
 Components are ``xx, yy, zz, xy, xz, yz`` as the dimension allows. Every rank
 writes its own box, collectively. The XDMF describes the displacement as a node
-vector (in 2D and 3D, ready for ParaView's "Warp By Vector") and the strains and
-stresses as cell scalars on the same grid as ``fields.xdmf``. A 1D strip's
-displacement is in the HDF5 file only (XDMF has no 1D mesh to hang it on).
+vector (ready for ParaView's "Warp By Vector", which then deforms a 2D tissue in its
+plane and a 1D strip along its line) and the strains and stresses as cell scalars on
+the same grid as ``fields.xdmf``.
 """
 
 from __future__ import annotations
@@ -65,13 +66,10 @@ class MechanicsWriter(StepFile):
         nodes = tuple(n + 1 for n in reversed(grid.domain.cells))
         box = tuple(slice(s, s + c) for s, c in zip(mech.starts, mech.counts))[::-1]
         u = mech.natural_array()
-        if dim == 1:
-            write_box(group.create_dataset("displacement", shape=nodes, dtype="f8"), box, u[..., 0])
-        else:
-            padded = np.zeros(u.shape[:-1] + (3,))
-            padded[..., :dim] = u
-            ds = group.create_dataset("displacement", shape=nodes + (3,), dtype="f8")
-            write_box(ds, box + (slice(0, 3),), padded)
+        padded = np.zeros(u.shape[:-1] + (3,))
+        padded[..., :dim] = u
+        ds = group.create_dataset("displacement", shape=nodes + (3,), dtype="f8")
+        write_box(ds, box + (slice(0, 3),), padded)
         strain = mech.strain()
         stress = mech.stress(strain)
         cells = tuple(reversed(grid.domain.cells))
@@ -83,9 +81,9 @@ class MechanicsWriter(StepFile):
         self._finish_step(group.name, time)
 
     def _xdmf_text(self) -> str:
-        """Node displacement (2D/3D) and cell tensors on the grid of the fields."""
+        """Node displacement and cell tensors on the grid of the fields."""
         domain = self.sim.grid.domain
         dim = domain.dim
         names = [f"{label}_{comp}" for label in ("strain", "stress") for comp, _, _ in components(dim)]
         return grid_xdmf(domain.size, domain.cells, names, self._records, MECHANICS_FILE,
-                         node_vectors=("displacement",) if dim > 1 else (), collection="mechanics")
+                         node_vectors=("displacement",), collection="mechanics")

@@ -66,7 +66,11 @@ def _plot_mechanics(plt, outdir: Path, path: Path) -> list[Path]:
         relative = [steps[n].attrs["relative_size_change"] for n in names]
         g = steps[names[-1]]
         u = g["displacement"][...]
-        dim = 1 if u.ndim == 1 else u.ndim - 1
+        dim = len(f.attrs["cells"])
+        if u.ndim == 1:  # files written before the displacement had 3 components in 1D
+            u = u[:, None]
+        if dim == 1:
+            u = u[:, 0]
         strain = sum(g[f"strain_{a}{a}"][...] for a in "xyz"[:dim])
         t = g.attrs["time"]
         if dim == 1:

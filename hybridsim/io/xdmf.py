@@ -1,6 +1,14 @@
 """XDMF 3 descriptions of hybridsim's HDF5 output, so ParaView (and VisIt) open
 it as time series: grids with cell-centred scalars and node vectors (fields,
-mechanics), and point clouds with per-point scalars (agents).
+mechanics), and cells as vertex cells with per-point scalars (agents).
+
+Every grid is a ``3DCoRectMesh`` on the config's own axes — x, y, z of the config are
+ParaView's world X, Y, Z, with origin 0 and spacing in µm — whatever its dimension: a
+2D grid is one point thick in z (the z = 0 plane), a 1D grid one point thick in y
+and z (a line along X). (A ``2DCoRectMesh`` would land in ParaView's YZ plane.)
+Vectors have 3 components, padded with 0. Agents are ``Polyvertex`` elements of one
+node each, with their connectivity read from the agent file's ``/vertices``
+(0, 1, 2, …), so ParaView draws them as points.
 
 Files are rewritten by rank 0 after every output, under a temporary name and
 then renamed, so a running or crashed simulation can always be opened.
@@ -35,38 +43,31 @@ def _document(collection: str, grids: list[str], doctype: bool = True) -> str:
     return "\n".join(lines)
 
 
+def _flat(values, dim: int, fill) -> list:
+    """``values`` (x, y, z order, ``dim`` of them) as 3 entries in XDMF's (z, y, x) order,
+    the missing axes first with ``fill``."""
+    return [fill] * (3 - dim) + list(reversed(values))
+
+
 def grid_xdmf(size, cells, names, records, h5_name: str, node_vectors=(), collection: str = "fields") -> str:
     """Cell-centred scalars ``names`` on a uniform grid of ``cells`` over ``size`` (µm),
-    plus 3-component vectors ``node_vectors`` on its nodes (2D and 3D only), at the
-    ``records`` ``(group, time)`` of the file ``h5_name``.
-
-    A 1D grid is described as a 2D grid one cell high, since XDMF has no 1D
-    co-rectilinear mesh.
-    """
+    plus 3-component vectors ``node_vectors`` on its nodes, at the ``records``
+    ``(group, time)`` of the file ``h5_name`` (datasets of shape ``reversed(cells)``
+    and ``reversed(cells + 1) + (3,)``)."""
     dim = len(cells)
     spacing = [s / n for s, n in zip(size, cells)]
-    if dim == 1:
-        topo, geo = "2DCoRectMesh", "ORIGIN_DXDY"
-        node_dims = f"2 {cells[0] + 1}"
-        origin, steps = "0 0", f"{spacing[0]} {spacing[0]}"
-        data_dims = f"1 {cells[0]}"
-    else:
-        topo = f"{dim}DCoRectMesh"
-        geo = "ORIGIN_DXDY" if dim == 2 else "ORIGIN_DXDYDZ"
-        node_dims = " ".join(str(n + 1) for n in reversed(cells))
-        origin = " ".join("0" for _ in cells)
-        steps = " ".join(repr(h) for h in reversed(spacing))
-        data_dims = " ".join(str(n) for n in reversed(cells))
-    geo_dims = 2 if dim == 1 else dim
+    node_dims = " ".join(map(str, _flat([n + 1 for n in cells], dim, 1)))
+    data_dims = " ".join(map(str, _flat(list(cells), dim, 1)))
+    steps = " ".join(repr(h) for h in _flat(spacing, dim, min(spacing)))
     lines = []
     for group, time in records:
         lines += [
             f'   <Grid Name="{group}" GridType="Uniform">',
             f'    <Time Value="{time!r}"/>',
-            f'    <Topology TopologyType="{topo}" Dimensions="{node_dims}"/>',
-            f'    <Geometry GeometryType="{geo}">',
-            f'     <DataItem Dimensions="{geo_dims}" NumberType="Float" Precision="8" Format="XML">{origin}</DataItem>',
-            f'     <DataItem Dimensions="{geo_dims}" NumberType="Float" Precision="8" Format="XML">{steps}</DataItem>',
+            f'    <Topology TopologyType="3DCoRectMesh" Dimensions="{node_dims}"/>',
+            '    <Geometry GeometryType="ORIGIN_DXDYDZ">',
+            '     <DataItem Dimensions="3" NumberType="Float" Precision="8" Format="XML">0 0 0</DataItem>',
+            f'     <DataItem Dimensions="3" NumberType="Float" Precision="8" Format="XML">{steps}</DataItem>',
             "    </Geometry>",
         ]
         for name in node_vectors:
@@ -87,21 +88,39 @@ def grid_xdmf(size, cells, names, records, h5_name: str, node_vectors=(), collec
     return _document(collection, lines)
 
 
-def points_xdmf(dim: int, scalars, records, h5_name: str, collection: str = "agents") -> str:
-    """Points in 2D or 3D (dataset ``position``, ``(n, dim)``) with per-point scalars
-    ``scalars`` (``(dataset, is_float)``, named by the dataset's last path part), at
-    the ``records`` ``(group, time, n)`` of the file ``h5_name``."""
-    geometry = "XY" if dim == 2 else "XYZ"
+VERTICES = "/vertices"
+"""Dataset of the agent file holding 0, 1, 2, … : the connectivity of every step's vertex cells."""
+
+
+def _first(total: int, dataset: str, length: int, number: str) -> str:
+    """A DataItem of the first ``total`` entries of ``dataset`` (``length`` long)."""
+    return (f'<DataItem ItemType="HyperSlab" Dimensions="{total}" Type="HyperSlab" NumberType="{number}" '
+            f'Precision="8">'
+            f'<DataItem Dimensions="3 1" Format="XML">0 1 {total}</DataItem>'
+            f'<DataItem Dimensions="{max(length, 1)}" NumberType="{number}" Precision="8" '
+            f'Format="HDF">{dataset}</DataItem></DataItem>')
+
+
+def points_xdmf(dim: int, scalars, records, h5_name: str, vertices: int, collection: str = "agents") -> str:
+    """Cells as vertex cells at their positions (dataset ``position``, ``(n, dim)``; 2D
+    in the z = 0 plane; 1D from the dataset ``xyz``, ``(n, 3)``, on the x axis) with
+    per-point scalars ``scalars`` (``(dataset, is_float)``, named by the dataset's last
+    path part), at the ``records`` ``(group, time, n)`` of the file ``h5_name``, whose
+    :data:`VERTICES` holds ``vertices`` ≥ every ``n`` entries."""
     lines = []
     for group, time, total in records:
+        points, width = ("xyz", 3) if dim == 1 else ("position", dim)  # 1D: x with y = z = 0
+        geometry = [f'    <Geometry GeometryType="{"XY" if dim == 2 else "XYZ"}">',
+                    f'     <DataItem Dimensions="{total} {width}" NumberType="Float" Precision="8" '
+                    f'Format="HDF">{h5_name}:{group}/{points}</DataItem>',
+                    "    </Geometry>"]
         lines += [
             f'   <Grid Name="{group}" GridType="Uniform">',
             f'    <Time Value="{time!r}"/>',
-            f'    <Topology TopologyType="Polyvertex" NumberOfElements="{total}"/>',
-            f'    <Geometry GeometryType="{geometry}">',
-            f'     <DataItem Dimensions="{total} {dim}" NumberType="Float" Precision="8" '
-            f'Format="HDF">{h5_name}:{group}/position</DataItem>',
-            "    </Geometry>",
+            f'    <Topology TopologyType="Polyvertex" NumberOfElements="{total}" NodesPerElement="1">',
+            f"     {_first(total, f'{h5_name}:{VERTICES}', vertices, 'Int')}",
+            "    </Topology>",
+            *geometry,
         ]
         for key, is_float in scalars:
             lines += [

@@ -34,8 +34,8 @@ def test_example_runs_on_two_ranks_and_writes_hdf5_with_matching_xdmf(tmp_path, 
         assert float(grid.find("Time").get("Value")) == pytest.approx(time)
         for item in grid.findall("Attribute/DataItem"):
             file_name, path = item.text.split(":")
-            with h5py.File(out / file_name, "r") as f:
-                assert tuple(int(d) for d in item.get("Dimensions").split()) == f[path].shape
+            with h5py.File(out / file_name, "r") as f:  # (z, y, x): a 2D grid is one point thick in z
+                assert tuple(int(d) for d in item.get("Dimensions").split()) == (1,) + f[path].shape
     plot = subprocess.run([sys.executable, "-m", "hybridsim", "plot", str(out)], capture_output=True,
                           text=True, timeout=120)
     assert plot.returncode == 0, plot.stderr
