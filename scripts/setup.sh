@@ -8,7 +8,10 @@
 # 2. Create .venv from that Python with --system-site-packages, so the MPI-enabled
 #    builds stay visible, and make Debian's petsc4py importable without PETSC_DIR.
 # 3. Install hybridsim editable, without letting pip replace the MPI stack, plus
-#    the test tools.
+#    the test tools: pytest, ruff, python-libsbml, and what reads the XDMF output as
+#    ParaView does — the vtk wheel (pip) and, where apt-get can, Debian's ParaView
+#    (pvbatch, its XDMF3 reader) with Xvfb for its off-screen pictures. These are
+#    optional: without them the tests that need them say so and are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -101,5 +104,21 @@ fi
 "$VENV/bin/python" -c 'import libsbml' 2>/dev/null || "$VENV/bin/python" -m pip install -q "python-libsbml>=5.19" \
   || log "python-libsbml not installed (no PyPI?); SBML networks unavailable"
 "$VENV/bin/python" -m pip install -q "ruff==0.8.6" 2>/dev/null || log "ruff not installed (no PyPI?); linting skipped"
+# The vtk wheel's only dependency (matplotlib) is already there: --no-deps keeps pip off the stack.
+"$VENV/bin/python" -c 'import vtkmodules.vtkIOXdmf2' 2>/dev/null \
+  || "$VENV/bin/python" -m pip install -q --no-deps "vtk>=9.2" 2>/dev/null \
+  || log "vtk not installed (no PyPI?); the XDMF reader tests need ParaView instead"
+if ! command -v pvbatch >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
+    log "installing Debian's ParaView and Xvfb for the tests of the ParaView output (about a minute)"
+    # shellcheck disable=SC2086
+    { $SUDO apt-get install -y -qq --no-install-recommends paraview python3-paraview xvfb >/dev/null 2>&1 \
+      || { $SUDO apt-get update -qq >/dev/null 2>&1 \
+           && $SUDO apt-get install -y -qq --no-install-recommends paraview python3-paraview xvfb >/dev/null 2>&1; }; } \
+      || log "ParaView not installed (no apt rights?); its tests will be skipped"
+  fi
+fi
 "$VENV/bin/python" -c 'import hybridsim, petsc4py, mpi4py, h5py, numba; print("setup: stack ok: petsc4py", petsc4py.__version__, "mpi4py", mpi4py.__version__, "h5py", h5py.__version__, "numba", numba.__version__)'
 touch "$VENV/.hybridsim-setup"

@@ -258,3 +258,15 @@ def test_the_memory_refusal_compares_the_estimate_with_the_share_of_each_rank():
     with pytest.raises(InputError, match="--no-memory-check"):
         check_fits(config, 2, 2, 0, available=1.99 * need)
     check_fits(config, 2, 2, 0, available=None)  # unknown: not checked
+
+
+def test_paraview_refuses_a_directory_without_output_and_an_unknown_field(tmp_path, hybridsim_cli, one_error_line):
+    one_error_line(hybridsim_cli("paraview", str(tmp_path)), 2, "holds no fields.xdmf, agents.xdmf or mechanics.xdmf")
+    (tmp_path / "fields.xdmf").write_text("<Xdmf/>")
+    import h5py
+
+    with h5py.File(tmp_path / "fields.h5", "w") as f:
+        f.create_group("grid").attrs["size"] = [10.0, 10.0]
+        f.create_group("steps").create_group("000000")["c"] = [[0.0]]
+    one_error_line(hybridsim_cli("paraview", str(tmp_path), "--field", "d"), 2,
+                   "--field 'd' is not a field of this run (fields: c)")

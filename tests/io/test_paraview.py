@@ -136,12 +136,14 @@ def test_fields_sit_on_the_configs_axes_with_the_hdf5_values_cell_by_cell(runs, 
     f, last, steps = _last(runs[dim] / "fields.h5")
     with f:
         data = last["c"][...]
+        names = set(last)
     cells = case["cells"]
     assert len(got["times"]) == steps == 4
     assert got["points"] == np.prod([n + 1 for n in cells]) and got["cells"] == np.prod(cells)
     np.testing.assert_allclose(got["bounds"], _expected_bounds(case["size"]), atol=1e-9)
     if not flat_cell_data_readable(dim):
         pytest.skip("the vtk wheel's XDMF2 reader reads no cell data on a flat grid; ParaView's XDMF3 reader does")
+    assert set(got["cell_data"]) == names
     values = np.array(got["cell_data"]["c"]["values"])[:, 0]
     spacing = np.array(case["size"]) / np.array(cells)
     centres = np.array(got["centres"])[:, :dim]
@@ -159,6 +161,8 @@ def test_cells_are_vertex_cells_at_their_positions_with_their_arrays(runs, dim):
         position = last["position"][...]
         columns = {name: last[name][...] for name in ("radius", "type") if name in last}
         ids = last["id"][...]
+        scalars = {"id", "age", *(s.decode() for s in f.attrs["species"]), *(k for k in ("radius", "volume", "pressure",
+                                                                                           "type") if k in last)}
     n = len(ids)
     assert len(got["times"]) == steps and n > 0
     assert got["points"] == got["cells"] == n
@@ -167,6 +171,7 @@ def test_cells_are_vertex_cells_at_their_positions_with_their_arrays(runs, dim):
     xyz[:, :dim] = position
     np.testing.assert_allclose(np.array(got["coordinates"]), xyz, atol=1e-12)
     assert got["bounds"][2 * dim:] == [0.0] * (6 - 2 * dim) or dim == 3
+    assert set(got["point_data"]) == scalars
     np.testing.assert_array_equal(np.array(got["point_data"]["id"]["values"])[:, 0], ids)
     if dim == 2:  # bodies and two types: radius for a Glyph's scale, type for the colour
         for name, values in columns.items():
@@ -182,6 +187,7 @@ def test_the_displacement_is_a_three_component_point_array_and_the_strains_cell_
     with f:
         u = last["displacement"][...]
         strain = last["strain_xx"][...]
+        cell_arrays = set(last) - {"displacement"}
     assert u.shape[-1] == 3 and len(got["times"]) == steps
     displacement = got["point_data"]["displacement"]
     assert displacement["components"] == 3
@@ -189,6 +195,7 @@ def test_the_displacement_is_a_three_component_point_array_and_the_strains_cell_
     assert np.abs(u[..., :dim]).max() > 0 and np.all(u[..., dim:] == 0)  # padded with 0 beyond the tissue
     np.testing.assert_allclose(got["bounds"], _expected_bounds(case["size"]), atol=1e-9)
     if flat_cell_data_readable(dim):
+        assert set(got["cell_data"]) == cell_arrays
         np.testing.assert_allclose(np.array(got["cell_data"]["strain_xx"]["values"])[:, 0], strain.ravel(),
                                    rtol=1e-12, atol=1e-15)
 
