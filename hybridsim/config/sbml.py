@@ -2,11 +2,16 @@
 
 Supported: species with integer ``initialAmount`` (molecules per cell),
 global and local parameters, compartments (their size may appear as a constant
-factor), irreversible reactions with integer stoichiometries, and kinetic laws
-that are a product of constants and the reactants, each raised to its
-stoichiometry (``k * A * B``, ``k * A^2``, ``compartment * k * A``). The product
-of the constants is taken as the stochastic constant ``c``; a reactant with
-stoichiometry ν contributes ``C(x, ν)`` to the propensity, as in TOML networks.
+factor), irreversible reactions with integer stoichiometries, and kinetic laws that
+are stochastic mass-action propensities: constants (multiplied or divided) times, for
+each reactant of stoichiometry ν, the falling factorial ``x·(x − 1)·…·(x − ν + 1)``
+of its count (``k * A * B``, ``compartment * k * A``, ``Lambda * X / 2 / 0.5``,
+``k1 * P * (P - 1) / 2``). In a stochastic SBML model the kinetic law *is* the
+propensity, so ``k1 * P * (P - 1) / 2`` becomes ``c = k1`` with the ``C(P, 2)`` of
+TOML networks, and ``k * P^2`` — not of that form — is refused rather than read as
+``C(P, 2)``. A species with ``hasOnlySubstanceUnits="false"`` stands for its
+concentration, amount/size of its compartment, wherever it appears in a law (a
+first-order reactant only).
 
 Anything else — events, rules, initial assignments, function definitions,
 constraints, reversible or fast reactions, modifiers, boundary or constant
@@ -82,6 +87,16 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
     for i in range(model.getNumCompartments()):
         comp = model.getCompartment(i)
         constants[comp.getId()] = comp.getSize() if comp.isSetSize() else 1.0
+    # a species in concentration units stands for amount/size in a kinetic law
+    per_volume = {}
+    for i in range(model.getNumSpecies()):
+        sp = model.getSpecies(i)
+        if not sp.getHasOnlySubstanceUnits():
+            size = constants.get(sp.getCompartment(), 1.0)
+            if not size > 0:
+                raise InputError(f"{where}: compartment {sp.getCompartment()!r} of species {sp.getId()!r} has size "
+                                 f"{size:g}; a concentration needs a positive size")
+            per_volume[species.index(sp.getId())] = 1.0 / size
     for i in range(model.getNumParameters()):
         par = model.getParameter(i)
         if not par.isSetValue():
@@ -118,12 +133,14 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
         local = dict(constants)
         for k in range(law.getNumParameters()):
             local[law.getParameter(k).getId()] = law.getParameter(k).getValue()
-        rate, powers = _mass_action(libsbml, law.getMath(), local, species)
         formula = libsbml.formulaToL3String(law.getMath())
-        if powers != {s: v for s, v in reactants.items() if v > 0} or rate is None:
+        term = _propensity(libsbml, law.getMath(), local, species, per_volume)
+        rate = _mass_action_constant(term, reactants)
+        if rate is None:
             raise InputError(
-                f"{where}: kinetic law {formula!r} of reaction {rid!r} is not mass action "
-                "(supported: constants times each reactant to the power of its stoichiometry)")
+                f"{where}: kinetic law {formula!r} of reaction {rid!r} is not a stochastic mass-action propensity "
+                "(supported: constants times, for each reactant of stoichiometry ν, its count's falling factorial "
+                "x·(x−1)·…·(x−ν+1), e.g. k*A*B or k*P*(P-1)/2; a concentration only as a first-order reactant)")
         if rate < 0:
             raise InputError(f"{where}: reaction {rid!r} has a negative rate constant ({rate:g})")
         reactions.append(Reaction(rid, tuple(sorted(reactants.items())), tuple(sorted(products.items())), rate))
@@ -132,33 +149,72 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
     return Network(tuple(species), tuple(initial), tuple(reactions), str(path))
 
 
-def _mass_action(libsbml, node, constants: dict, species: list[str]):
-    """``(constant, {species index: power})`` of a product of constants and species
-    powers, or ``(None, {})`` if ``node`` is not of that form."""
+def _propensity(libsbml, node, constants: dict, species: list[str], per_volume: dict):
+    """``(constant, {species index: [shifts]})`` of a product (and quotient by
+    constants) of constants, species counts ``x`` and shifted counts ``x − m``, or None
+    if ``node`` is not of that form; a concentration contributes the factor 1/size
+    (and no shift may be applied to it: marked by the shift None)."""
     t = node.getType()
-    if t == libsbml.AST_TIMES:
-        rate, powers = 1.0, {}
-        for k in range(node.getNumChildren()):
-            r, p = _mass_action(libsbml, node.getChild(k), constants, species)
-            if r is None:
-                return None, {}
+    if t in (libsbml.AST_TIMES, libsbml.AST_DIVIDE):
+        parts = [_propensity(libsbml, node.getChild(k), constants, species, per_volume)
+                 for k in range(node.getNumChildren())]
+        if any(p is None for p in parts):
+            return None
+        if t == libsbml.AST_DIVIDE:
+            if len(parts) != 2 or parts[1][1] or parts[1][0] == 0:
+                return None  # only division by a constant
+            return parts[0][0] / parts[1][0], parts[0][1]
+        rate, shifts = 1.0, {}
+        for r, p in parts:
             rate *= r
             for s, v in p.items():
-                powers[s] = powers.get(s, 0) + v
-        return rate, powers
+                shifts.setdefault(s, []).extend(v)
+        return rate, shifts
     if t == libsbml.AST_NAME:
         name = node.getName()
         if name in species:
-            return 1.0, {species.index(name): 1}
+            s = species.index(name)
+            return (per_volume[s], {s: [None]}) if s in per_volume else (1.0, {s: [0]})
         if name in constants:
             return float(constants[name]), {}
-        return None, {}
+        return None
     if t in (libsbml.AST_INTEGER, libsbml.AST_REAL, libsbml.AST_REAL_E, libsbml.AST_RATIONAL):
         return float(node.getValue()), {}
+    if t == libsbml.AST_MINUS and node.getNumChildren() == 2:  # x − m, a shifted count
+        base, offset = node.getChild(0), node.getChild(1)
+        if base.getType() == libsbml.AST_NAME and base.getName() in species and offset.isNumber():
+            s, m = species.index(base.getName()), offset.getValue()
+            if s not in per_volume and m == int(m) and m >= 1:
+                return 1.0, {s: [int(m)]}
+        return None
     if t in (libsbml.AST_POWER, libsbml.AST_FUNCTION_POWER) and node.getNumChildren() == 2:
         base, exponent = node.getChild(0), node.getChild(1)
-        if base.getType() == libsbml.AST_NAME and base.getName() in species and exponent.isNumber():
-            e = exponent.getValue()
-            if e == int(e) and e >= 1:
-                return 1.0, {species.index(base.getName()): int(e)}
-    return None, {}
+        inner = _propensity(libsbml, base, constants, species, per_volume)
+        if inner is not None and exponent.isNumber() and exponent.getValue() == int(exponent.getValue()) \
+                and exponent.getValue() >= 1:
+            e = int(exponent.getValue())
+            return inner[0] ** e, {s: v * e for s, v in inner[1].items()}
+    return None
+
+
+def _mass_action_constant(term, reactants: dict[int, int]) -> float | None:
+    """The stochastic constant ``c`` of TOML networks (propensity ``c·Π C(x, ν)``) for a
+    law ``term`` from :func:`_propensity`, or None if the law is not
+    ``constant · Π x(x−1)…(x−ν+1)`` over the reactants with their stoichiometries."""
+    import math
+
+    if term is None:
+        return None
+    rate, shifts = term
+    if set(shifts) != {s for s, v in reactants.items() if v > 0}:
+        return None
+    for s, v in shifts.items():
+        nu = reactants[s]
+        if v == [None]:  # a concentration: first order only
+            if nu != 1:
+                return None
+            continue
+        if None in v or sorted(v) != list(range(nu)):
+            return None
+        rate *= math.factorial(nu)  # x(x−1)…(x−ν+1) = ν!·C(x, ν)
+    return rate

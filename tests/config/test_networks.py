@@ -66,7 +66,7 @@ EVENT = """<listOfEvents><event id="kick" useValuesFromTriggerTime="true"><trigg
 
 @pytest.mark.parametrize("body, message", [
     (REACTION.format(rev="false", law=MM),
-     "kinetic law 'k \\* A / \\(K \\+ A\\)' of reaction 'deg' is not mass action"),
+     "kinetic law 'k \\* A / \\(K \\+ A\\)' of reaction 'deg' is not a stochastic mass-action propensity"),
     (REACTION.format(rev="true", law=MA), "reversible reaction 'deg'"),
     (REACTION.format(rev="false", law=MA) + EVENT, "event 'kick'"),
     ("", "declares no reactions"),
@@ -76,6 +76,30 @@ def test_unsupported_sbml_is_rejected_naming_the_construct(tmp_path, body, messa
     path.write_text(SBML_HEAD + body + "</model></sbml>")
     with pytest.raises(InputError, match=message):
         load_network(str(path))
+
+
+SQUARED = """<listOfReactions><reaction id="dim" reversible="false"><listOfReactants>
+<speciesReference species="A" stoichiometry="2" constant="true"/></listOfReactants>
+<kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML">{law}</math></kineticLaw></reaction>
+</listOfReactions>"""
+
+
+@pytest.mark.parametrize("law, c", [
+    ("<apply><divide/><apply><times/><ci>k</ci><ci>A</ci><apply><minus/><ci>A</ci><cn>1</cn></apply></apply>"
+     "<cn>2</cn></apply>", 1.0),  # k·A(A−1)/2 = k·C(A, 2), k = 1
+    ("<apply><times/><ci>k</ci><ci>A</ci><apply><minus/><ci>A</ci><cn>1</cn></apply></apply>", 2.0),  # 2k·C(A, 2)
+    ("<apply><times/><ci>k</ci><apply><power/><ci>A</ci><cn>2</cn></apply></apply>", None),  # k·A² is not
+])
+def test_a_stochastic_law_is_the_propensity_itself(tmp_path, law, c):
+    """SBML's kinetic law is the propensity: the falling factorial A(A−1) is 2·C(A, 2),
+    and k·A², which no constant times C(A, 2) equals, is refused rather than misread."""
+    path = tmp_path / "model.xml"
+    path.write_text(SBML_HEAD + SQUARED.format(law=law) + "</model></sbml>")
+    if c is None:
+        with pytest.raises(InputError, match="is not a stochastic mass-action propensity"):
+            load_network(str(path))
+        return
+    assert load_network(str(path)).reactions[0].rate == pytest.approx(c)
 
 
 def test_broken_sbml_names_the_line(tmp_path):

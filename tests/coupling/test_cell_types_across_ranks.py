@@ -13,30 +13,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from test_cell_mechanics import _cells, _newest, _run  # the checkpoint and run helpers of the body tests
 
 CASES = Path(__file__).parent / "cases"
 MIXED = CASES / "types_mixed.toml"
 RANKS = (1, 2, 3, 4)
-
-
-def _newest(out: Path) -> Path:
-    return sorted((out / "checkpoints").glob("checkpoint-*.h5"))[-1]
-
-
-def _cells(checkpoint: Path) -> dict[str, np.ndarray]:
-    with h5py.File(checkpoint, "r") as f:
-        agents = f["agents"]
-        order = np.argsort(agents["ids"][...])
-        state = {k: agents[k][...][order] for k in agents}
-        state["next_id"] = np.array(f.attrs["next_id"])
-    return state
-
-
-def _run(mpirun, n, config, out, *args):
-    result = mpirun.hybridsim(n, "run", str(config), "-o", str(out), "--quiet", *args, timeout=240)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == "", result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")
