@@ -13,9 +13,11 @@ TOML networks, and ``k * P^2`` — not of that form — is refused rather than r
 concentration, amount/size of its compartment, wherever it appears in a law (a
 first-order reactant only).
 
-Anything else — events, rules, initial assignments, function definitions,
-constraints, reversible or fast reactions, modifiers, boundary or constant
-species, non-mass-action kinetic laws — is rejected with a message naming it.
+A species with ``boundaryCondition`` or ``constant`` set keeps its count: no reaction
+changes it (it appears on both sides as often as it is consumed), though it may set
+a propensity, as a source or a sink. Anything else — events, rules, initial
+assignments, function definitions, constraints, reversible or fast reactions,
+modifiers, non-mass-action kinetic laws — is rejected with a message naming it.
 """
 
 from __future__ import annotations
@@ -66,12 +68,12 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
                 ident = item.getSymbol()
             reject(f"{label} {ident!r}" if ident else label)
 
-    species, initial = [], []
+    species, initial, fixed = [], [], set()
     for i in range(model.getNumSpecies()):
         sp = model.getSpecies(i)
         sid = sp.getId()
         if sp.getBoundaryCondition() or sp.getConstant():
-            reject(f"species {sid!r} with boundaryCondition or constant set")
+            fixed.add(len(species))  # no reaction changes it; it may still set a rate
         if not sp.isSetInitialAmount():
             raise InputError(f"{where}: species {sid!r} needs an initialAmount (molecules per cell); "
                              "initialConcentration is not converted")
@@ -127,6 +129,10 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
 
         reactants = side(rx.getNumReactants(), rx.getReactant)
         products = side(rx.getNumProducts(), rx.getProduct)
+        for f in fixed:  # a boundary or constant species: as many made as used, so its count stays
+            products.pop(f, None)
+            if reactants.get(f):
+                products[f] = reactants[f]
         law = rx.getKineticLaw()
         if law is None or law.getMath() is None:
             raise InputError(f"{where}: reaction {rid!r} has no kinetic law")
@@ -135,6 +141,10 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
             local[law.getParameter(k).getId()] = law.getParameter(k).getValue()
         formula = libsbml.formulaToL3String(law.getMath())
         term = _propensity(libsbml, law.getMath(), local, species, per_volume)
+        for f in fixed & set(reactants):
+            if term is not None and f not in term[1]:  # a source the law does not read: no part of it
+                reactants.pop(f)
+                products.pop(f, None)
         rate = _mass_action_constant(term, reactants)
         if rate is None:
             raise InputError(

@@ -18,8 +18,7 @@ from hybridsim.analysis.sbml_suite import run_case
 SUITE = Path(__file__).parents[1] / "data" / "sbml-test-suite-stochastic"
 CASES = sorted(d.name for d in SUITE.iterdir() if d.is_dir() and d.name.isdigit())
 # what the refused cases hold that hybridsim does not simulate yet
-REFUSED = {"00006": "boundaryCondition", "00019": "rule 'y'", "00024": "boundaryCondition",
-           "00025": "boundaryCondition", "00026": "boundaryCondition", "00028": "event 'reset'",
+REFUSED = {"00019": "rule 'y'", "00028": "event 'reset'",
            "00029": "event 'reset'", "00032": "event 'reset'", "00033": "event 'reset'",
            "00034": "not a stochastic mass-action propensity", "00035": "not a stochastic mass-action propensity",
            "00036": "not a stochastic mass-action propensity"}
