@@ -52,17 +52,34 @@ def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: i
 
     Interval ``k`` (from ``times[k-1]``, or 0, to ``times[k]``) uses step index ``k``
     of the random streams, so a cell's trajectory depends only on its id and the seed.
+    The network's time events (SBML) split the intervals: the clock stops at the
+    event's time, the counts are set, and the run goes on (an output at that time
+    shows the counts after the event); the piece of interval ``k`` before the first
+    event in it keeps step index ``k``, the pieces after the ``j``-th event take
+    ``len(times) + j``.
     """
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     integrator = NetworkIntegrator(network, method, epsilon, threshold)
     factors = field_factors(network, fields, ids.size)
     counts = np.tile(np.asarray(network.initial, dtype=np.int64), (ids.size, 1))
     out = np.empty((times.size, ids.size, network.n_species), dtype=np.int64)
+    pending = list(network.events)
     t = 0.0
     events = 0
+    fired = 0
     for k, t_next in enumerate(times):
+        step = k
+        while pending and pending[0].time <= t_next:
+            event = pending.pop(0)
+            if event.time > t:
+                events += integrator.advance(counts, ids, factors, event.time - t, seed, step)
+                t = event.time
+            for s, value in event.assignments:
+                counts[:, s] = value
+            step = times.size + fired
+            fired += 1
         if t_next > t:
-            events += integrator.advance(counts, ids, factors, t_next - t, seed, k)
+            events += integrator.advance(counts, ids, factors, t_next - t, seed, step)
             t = t_next
         out[k] = counts
     return out, events

@@ -79,11 +79,22 @@ class Reaction:
 
 
 @dataclass(frozen=True)
+class TimeEvent:
+    """At ``time`` (min) every cell's species are set: ``assignments`` are ``(species
+    index, molecules)`` (an SBML event whose trigger is ``time ≥ T``, without delay)."""
+
+    name: str
+    time: float
+    assignments: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
 class Network:
     species: tuple[str, ...]
     initial: tuple[int, ...]
     reactions: tuple[Reaction, ...]
     source: str = "network"
+    events: tuple[TimeEvent, ...] = ()  # in time order (SBML only; well-mixed runs only)
 
     @property
     def n_species(self) -> int:

@@ -15,9 +15,14 @@ first-order reactant only).
 
 A species with ``boundaryCondition`` or ``constant`` set keeps its count: no reaction
 changes it (it appears on both sides as often as it is consumed), though it may set
-a propensity, as a source or a sink. Anything else — events, rules, initial
-assignments, function definitions, constraints, reversible or fast reactions,
-modifiers, non-mass-action kinetic laws — is rejected with a message naming it.
+a propensity, as a source or a sink. Events whose trigger is the time passing a
+constant (``time ≥ T`` or ``time > T``), without delay or priority, that set species
+to constant counts are :class:`~hybridsim.config.network.TimeEvent` s: the SSA's clock
+stops at T, the counts are set, and the run goes on (exact: the exponential waiting
+times are memoryless). Anything else — events on the state or with a delay, rules,
+initial assignments, function definitions, constraints, reversible or fast
+reactions, modifiers, non-mass-action kinetic laws — is rejected with a message
+naming it.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .network import Network, Reaction
+from .network import Network, Reaction, TimeEvent
 
 
 def _libsbml():
@@ -55,7 +60,7 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
         raise InputError(f"{where}: {what} is outside the supported mass-action subset "
                          "(species, parameters, irreversible mass-action reactions)")
 
-    for getter, label in (("getNumEvents", "event"), ("getNumRules", "rule"),
+    for getter, label in (("getNumRules", "rule"),
                           ("getNumInitialAssignments", "initial assignment"),
                           ("getNumFunctionDefinitions", "function definition"),
                           ("getNumConstraints", "constraint")):
@@ -156,7 +161,46 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
         reactions.append(Reaction(rid, tuple(sorted(reactants.items())), tuple(sorted(products.items())), rate))
     if not reactions:
         raise InputError(f"{where} declares no reactions")
-    return Network(tuple(species), tuple(initial), tuple(reactions), str(path))
+    events = tuple(sorted((_time_event(libsbml, model.getEvent(i), where, species, constants)
+                           for i in range(model.getNumEvents())), key=lambda e: e.time))
+    return Network(tuple(species), tuple(initial), tuple(reactions), str(path), events)
+
+
+def _constant_value(libsbml, node, constants: dict):
+    """The value of an expression of numbers and constants, or None."""
+    t = node.getType()
+    if t in (libsbml.AST_INTEGER, libsbml.AST_REAL, libsbml.AST_REAL_E, libsbml.AST_RATIONAL):
+        return float(node.getValue())
+    if t == libsbml.AST_NAME and node.getName() in constants:
+        return float(constants[node.getName()])
+    return None
+
+
+def _time_event(libsbml, event, where: str, species: list[str], constants: dict) -> TimeEvent:
+    """An event triggered by the time passing a constant, setting species to constants."""
+    name = event.getId() or "(unnamed)"
+    if event.isSetDelay():
+        raise InputError(f"{where}: event {name!r} has a delay; only events without delay are simulated")
+    if event.isSetPriority():
+        raise InputError(f"{where}: event {name!r} has a priority; only events without one are simulated")
+    trigger = event.getTrigger()
+    math = trigger.getMath() if trigger is not None else None
+    formula = libsbml.formulaToL3String(math) if math is not None else ""
+    ok = math is not None and math.getType() in (libsbml.AST_RELATIONAL_GEQ, libsbml.AST_RELATIONAL_GT) \
+        and math.getNumChildren() == 2 and math.getChild(0).getType() == libsbml.AST_NAME_TIME
+    when = _constant_value(libsbml, math.getChild(1), constants) if ok else None
+    if when is None:
+        raise InputError(f"{where}: event {name!r} is triggered by {formula!r}; only triggers on the time "
+                         "passing a constant (time >= T) are simulated, not on the state")
+    assignments = []
+    for k in range(event.getNumEventAssignments()):
+        a = event.getEventAssignment(k)
+        value = _constant_value(libsbml, a.getMath(), constants) if a.getMath() is not None else None
+        if a.getVariable() not in species or value is None or value < 0 or value != int(value):
+            raise InputError(f"{where}: event {name!r} assigns {a.getVariable()!r}; only species set to "
+                             "non-negative integer constants are simulated")
+        assignments.append((species.index(a.getVariable()), int(value)))
+    return TimeEvent(name, max(when, 0.0), tuple(assignments))
 
 
 def _propensity(libsbml, node, constants: dict, species: list[str], per_volume: dict):

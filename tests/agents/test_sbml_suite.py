@@ -18,10 +18,17 @@ from hybridsim.analysis.sbml_suite import run_case
 SUITE = Path(__file__).parents[1] / "data" / "sbml-test-suite-stochastic"
 CASES = sorted(d.name for d in SUITE.iterdir() if d.is_dir() and d.name.isdigit())
 # what the refused cases hold that hybridsim does not simulate yet
-REFUSED = {"00019": "rule 'y'", "00028": "event 'reset'",
-           "00029": "event 'reset'", "00032": "event 'reset'", "00033": "event 'reset'",
+REFUSED = {"00019": "rule 'y'", "00033": "event 'reset' is triggered by 'P2 > 30'",
            "00034": "not a stochastic mass-action propensity", "00035": "not a stochastic mass-action propensity",
            "00036": "not a stochastic mass-action propensity"}
+
+
+def test_a_network_with_events_is_refused_in_the_cells_of_a_tissue(tmp_path, hybridsim_cli, one_error_line):
+    model = SUITE / "00028" / "00028-sbml-l3v2.xml"
+    config = tmp_path / "run.toml"
+    config.write_text(f'network = "{model}"\n[domain]\nsize = [10.0]\ncells = [2]\n[time]\ndt = 1.0\n'
+                      't_end = 1.0\n[agents]\ninitial = { count = 1 }\n')
+    one_error_line(hybridsim_cli("check", str(config)), 2, "has the event 'reset': events are simulated in well-mixed")
 
 
 def test_the_suite_is_all_there():
