@@ -124,7 +124,7 @@ AGENT_CASES = {
         'network = "absent.toml"\n' + _agents().replace(INLINE_NETWORK, ""), "absent.toml' does not exist"),
     "SBML outside the mass-action subset": (
         'network = "mm.xml"\n' + _agents().replace(INLINE_NETWORK, ""),
-        "kinetic law 'k * A / (K + A)' of reaction 'deg' is not mass action"),
+        "kinetic law 'k * A / (K + A)' of reaction 'deg' is not a stochastic mass-action propensity"),
     # only the rank that reads the last rows of the file sees the bad one: every rank must stop
     "agent file row outside the domain, seen by one rank": (
         _agents(initial='{ file = "cells.csv" }'), "agent 3 at (50.0, 150.0) µm lies outside the domain"),
