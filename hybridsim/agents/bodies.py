@@ -32,6 +32,19 @@ def radius_of(volume: np.ndarray) -> np.ndarray:
     return np.cbrt(3.0 * volume / (4.0 * math.pi))
 
 
+def growth_law(body: Body, species_factor, fields: Mapping[str, np.ndarray]):
+    """The body's growth rate (µm³/min; per cell where a modulation makes it so):
+    ``growth`` times its modulation by a species (``species_factor(modulation)``) or by a
+    sampled field (``fields``)."""
+    if body.growth_modulation is None:
+        factor = 1.0
+    elif body.growth_by_field:
+        factor = modulation_factor(body.growth_modulation, fields[body.growth_modulation.source])
+    else:
+        factor = species_factor(body.growth_modulation)
+    return body.growth * factor
+
+
 def grow(store, body: Body, dt: float, species_factor, fields: Mapping[str, np.ndarray], rate=None) -> np.ndarray:
     """Grow, or shrink the necrotic, over ``dt`` min; returns the rows of the necrotic
     cells that shrank away (for the caller to remove). ``species_factor(modulation)``
@@ -47,18 +60,11 @@ def grow(store, body: Body, dt: float, species_factor, fields: Mapping[str, np.n
         hypoxia[...] = np.where(low, hypoxia + dt, 0.0) * (necrotic == 0) + hypoxia * (necrotic > 0)
         turning = (necrotic == 0) & (hypoxia >= n.after)
         necrotic[turning] = volume[turning]
+    if rate is None and body.growth > 0:
+        rate = growth_law(body, species_factor, fields)
     if rate is not None:
         free = (store.column("pressure") < body.arrest_pressure) & (necrotic == 0)
         volume += dt * rate * free
-    elif body.growth > 0:
-        if body.growth_modulation is None:
-            factor = 1.0
-        elif body.growth_by_field:
-            factor = modulation_factor(body.growth_modulation, fields[body.growth_modulation.source])
-        else:
-            factor = species_factor(body.growth_modulation)
-        free = (store.column("pressure") < body.arrest_pressure) & (necrotic == 0)
-        volume += dt * body.growth * factor * free
     gone = np.empty(0, dtype=np.int64)
     if body.necrosis is not None:
         volume[dying] *= math.exp(-body.necrosis.shrink * dt)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..config.agents import Agents, CellType, Fate
 from ..config.network import Modulation, Network
+from .bodies import growth_law
 from .compiled import modulation_factor
 from .integrator import NetworkIntegrator
 from .lifecycle import event_uniforms
@@ -149,8 +150,7 @@ class CellKind:
     def drift(self, block, gradient: np.ndarray, fields=None) -> np.ndarray:
         """Chemotactic drift (µm/min) of ``block``'s cells from the field gradient there."""
         c = self.config.chemotaxis
-        sensitivity = self.ruled(block, c.sensitivity, c.rules, fields)
-        v = np.asarray(sensitivity)[..., None] * gradient if c.rules else c.sensitivity * gradient
+        v = np.asarray(self.ruled(block, c.sensitivity, c.rules, fields))[..., None] * gradient
         if c.max_speed > 0:
             v /= (1.0 + np.linalg.norm(v, axis=1) / c.max_speed)[:, None]
         active = self.active(block)
@@ -167,13 +167,8 @@ class CellKind:
         body = self.body
         if not body.growth_rules:
             return None
-        if body.growth_modulation is None:
-            factor = 1.0
-        elif body.growth_by_field:
-            factor = modulation_factor(body.growth_modulation, fields[body.growth_modulation.source])
-        else:
-            factor = self.species_factor(block, body.growth_modulation)
-        return self.ruled(block, body.growth * factor, body.growth_rules, fields)
+        base = growth_law(body, lambda modulation: self.species_factor(block, modulation), fields)
+        return self.ruled(block, base, body.growth_rules, fields)
 
     def entering(self, counts: np.ndarray, source: CellKind, unshared: str) -> None:
         """Change the count rows of cells that turn from type ``source`` into this one:

@@ -146,3 +146,12 @@ def test_types_with_and_without_bodies_are_refused(tmp_path, hybridsim_cli, one_
     config.write_text(text)
     one_error_line(hybridsim_cli("check", str(config)), 2,
                    "cell_types.diff has no body but cell_types.stem has one")
+
+
+@pytest.mark.mpi
+def test_a_bad_type_table_stops_every_rank_with_one_line(tmp_path, mpirun, one_error_line):
+    config = tmp_path / "bad.toml"
+    config.write_text(MIXED.read_text().replace("diff = { diff = 0.4 }", "diff = { diff = 0.4, stem = 0.3 }"))
+    result = mpirun.hybridsim(3, "run", str(config), "-o", str(tmp_path / "out"), "--quiet", timeout=120)
+    one_error_line(result, 2, "agents.adhesion.stem.diff = 0.1 but agents.adhesion.diff.stem = 0.3")
+    assert not (tmp_path / "out").exists()  # nothing written
