@@ -108,15 +108,17 @@ fi
 "$VENV/bin/python" -c 'import vtkmodules.vtkIOXdmf2' 2>/dev/null \
   || "$VENV/bin/python" -m pip install -q --no-deps "vtk>=9.2" 2>/dev/null \
   || log "vtk not installed (no PyPI?); the XDMF reader tests need ParaView instead"
-if ! command -v pvbatch >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1; then
+# Mesa's EGL lets the vtk wheel draw without a display; Xvfb gives pvbatch (and VTK, where EGL fails) one.
+if ! command -v pvbatch >/dev/null 2>&1 || ! command -v Xvfb >/dev/null 2>&1 \
+   || ! ldconfig -p 2>/dev/null | grep -q libEGL_mesa; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
     log "installing Debian's ParaView and Xvfb for the tests of the ParaView output (about a minute)"
     # shellcheck disable=SC2086
-    { $SUDO apt-get install -y -qq --no-install-recommends paraview python3-paraview xvfb >/dev/null 2>&1 \
+    { $SUDO apt-get install -y -qq --no-install-recommends paraview python3-paraview xvfb libegl1 libegl-mesa0 libgl1-mesa-dri >/dev/null 2>&1 \
       || { $SUDO apt-get update -qq >/dev/null 2>&1 \
-           && $SUDO apt-get install -y -qq --no-install-recommends paraview python3-paraview xvfb >/dev/null 2>&1; }; } \
+           && $SUDO apt-get install -y -qq --no-install-recommends paraview python3-paraview xvfb libegl1 libegl-mesa0 libgl1-mesa-dri >/dev/null 2>&1; }; } \
       || log "ParaView not installed (no apt rights?); its tests will be skipped"
   fi
 fi
