@@ -1,8 +1,8 @@
 """Several cell types through the command line: a 2D tissue of two types with their own
 networks and bodies, division, death, killing on contact, chemotaxis, type changes,
-differential adhesion, a wall, an absorbing face and a periodic axis gives bitwise the
-same cells on 1, 2, 3 and 4 ranks and continues bitwise after a restart on another rank
-count; a checkpoint of another table of types is refused in one line; bad type tables
+differential adhesion, a wall, an absorbing face and a periodic axis gives the same
+cells on 1, 2, 3 and 4 ranks (integers bitwise, reals to the field solve's round-off)
+and continues so after a restart on another rank count; a checkpoint of another table of types is refused in one line; bad type tables
 are refused in one line naming the key."""
 
 from __future__ import annotations
@@ -18,6 +18,20 @@ from test_cell_mechanics import _cells, _newest, _run  # the checkpoint and run 
 CASES = Path(__file__).parent / "cases"
 MIXED = CASES / "types_mixed.toml"
 RANKS = (1, 2, 3, 4)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Integers (ids, counts, types, events) bitwise; real numbers to 1e-12 relative.
+
+    The stem cells chemotax up the signal they secrete, and the signal comes from a
+    Krylov solve whose round-off depends on the rank count (~1e-17 here), so now and
+    then a position's last bit differs. Without a field the cells are bitwise the
+    same on any rank count (tests/coupling/test_cell_mechanics.py)."""
+    if a.shape != b.shape:
+        return False
+    if np.issubdtype(a.dtype, np.integer):
+        return np.array_equal(a, b)
+    return np.allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +70,17 @@ def test_the_case_exercises_every_kind_of_change(mixed_runs):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("n", RANKS[1:])
-def test_two_types_are_bitwise_identical_on_any_rank_count(mixed_runs, n):
+def test_two_types_are_the_same_on_any_rank_count(mixed_runs, n):
     a, b = _cells(_newest(mixed_runs[1])), _cells(_newest(mixed_runs[n]))
     assert a.keys() == b.keys() and {"type", "contacts"} <= a.keys()
     for key in a:
-        assert a[key].dtype == b[key].dtype and np.array_equal(a[key], b[key]), (n, key)
+        assert a[key].dtype == b[key].dtype and _same(a[key], b[key]), (n, key)
     with h5py.File(mixed_runs[1] / "agents.h5") as fa, h5py.File(mixed_runs[n] / "agents.h5") as fb:
         for step in fa["steps"]:
             ga, gb = fa["steps"][step], fb["steps"][step]
             order_a, order_b = np.argsort(ga["id"][...]), np.argsort(gb["id"][...])
             for key in ("position", "radius", "type", "species/P"):
-                assert np.array_equal(ga[key][...][order_a], gb[key][...][order_b]), (n, step, key)
+                assert _same(ga[key][...][order_a], gb[key][...][order_b]), (n, step, key)
     summary = [np.genfromtxt(runs / "summary.csv", delimiter=",", names=True) for runs in (mixed_runs[1],
                                                                                           mixed_runs[n])]
     for column in ("heterotypic_fraction", "stem_P_mean", "diff_D_fano", "type_changes"):
@@ -75,7 +89,7 @@ def test_two_types_are_bitwise_identical_on_any_rank_count(mixed_runs, n):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("first, second", ((2, 3), (4, 1)))
-def test_a_restart_of_two_types_on_another_rank_count_continues_bitwise(tmp_path, mixed_runs, mpirun, written_on,
+def test_a_restart_of_two_types_on_another_rank_count_continues_the_run(tmp_path, mixed_runs, mpirun, written_on,
                                                                        first, second):
     out = tmp_path / "out"
     _run(mpirun, first, MIXED, out, "--t-end", "20")
@@ -83,7 +97,7 @@ def test_a_restart_of_two_types_on_another_rank_count_continues_bitwise(tmp_path
     assert written_on(_newest(out)) == {second}
     a, b = _cells(_newest(mixed_runs[1])), _cells(_newest(out))
     for key in a:
-        assert np.array_equal(a[key], b[key]), (first, second, key)
+        assert _same(a[key], b[key]), (first, second, key)
 
 
 @pytest.mark.mpi

@@ -296,9 +296,9 @@ def _virtual_display():
         server.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def x_display():
-    """A virtual X display for pvbatch's rendering."""
+    """A virtual X display of its own for each pvbatch picture."""
     with _virtual_display() as display:
         yield display
 
