@@ -36,7 +36,15 @@ from hybridsim.agents.rng import STREAM_SSA, stream_key, uniform_pair
 '''
 
 
+STATUS_NEGATIVE, STATUS_ASSIGNMENT = 1, 2
+"""``status[0]`` after a kernel call: a propensity was negative or not a number
+(``status[1]`` the reaction), an event set a species to a value that is not a
+count (``status[1]`` the event); ``status[2]`` is the cell's row."""
+
+
 def _propensity_expr(j: int, net: CompiledNetwork) -> str:
+    if net.laws and net.laws[j]:
+        return net.laws[j]
     terms = [f"c{j}"]
     for s, nu in zip(net.reactant_species[j], net.reactant_stoich[j]):
         if nu == 0:
@@ -52,17 +60,63 @@ def _propensity_expr(j: int, net: CompiledNetwork) -> str:
     return " * ".join(terms)
 
 
+def _set_propensity(j: int, net: CompiledNetwork) -> list[str]:
+    """``a<j> = …``; a general law is checked (a negative or NaN propensity stops the kernel)."""
+    lines = [f"a{j} = {_propensity_expr(j, net)}"]
+    if net.laws and net.laws[j]:
+        lines += [f"if not a{j} >= 0.0:", f"    status[0] = {STATUS_NEGATIVE}", f"    status[1] = {j}",
+                  "    status[2] = i", "    return events"]
+    return lines
+
+
+def _event_block(net: CompiledNetwork, R: int, cumulative: list[str]) -> list[str]:
+    """State events: each trigger that turned true makes its assignments (all values
+    computed first); an assignment that sets off another event fires it in the next
+    round; then every propensity is recomputed."""
+    Q = len(net.events)
+    lines = [f"for _round in range({Q + 1}):", "    hit = False"]
+    for q, (trigger, assignments) in enumerate(net.events):
+        body = [f"now = {trigger}", f"if now and e{q} == 0:"]
+        for k, (_, value) in enumerate(assignments):
+            body.append(f"    v{k} = {value}")
+        for k, (target, _) in enumerate(assignments):
+            if target.startswith("x"):
+                body += [f"    if not (v{k} >= 0.0 and v{k} == math.floor(v{k})):",
+                         f"        status[0] = {STATUS_ASSIGNMENT}", f"        status[1] = {q}",
+                         "        status[2] = i", "        return events", f"    {target} = int(v{k})"]
+            else:
+                body.append(f"    {target} = v{k}")
+        body += ["    hit = True", f"e{q} = 1 if now else 0"]
+        lines += ["    " + b for b in body]
+    lines += ["    if not hit:", "        break"]
+    for j in range(R):
+        lines += ["    " + b for b in _set_propensity(j, net)]
+    lines += ["    " + b for b in cumulative]
+    return lines
+
+
 def kernel_source(net: CompiledNetwork, n_species: int) -> str:
-    """Python source of ``advance(counts, ids, rate, modulated, factors, interval, seed, step, exports)``,
-    with the signature and result of :func:`hybridsim.agents.ssa.advance_agents`."""
+    """Python source of ``advance(counts, ids, rate, modulated, factors, interval, seed, step, exports,
+    params, flags, status)``, with the signature and result of
+    :func:`hybridsim.agents.ssa.advance_agents` and, for general networks, each cell's
+    variable parameters (float64 ``params``), its state events' last trigger values
+    (int64 ``flags``, 0/1) and ``status`` (int64 (3,), see :data:`STATUS_NEGATIVE`)."""
     R = net.rate.size
     cumulative = [f"s{j} = " + ("a0" if j == 0 else f"s{j - 1} + a{j}") for j in range(R)]
     per_agent = [f"x{s} = counts[i, {s}]" for s in range(n_species)]
+    per_agent += [f"f{m} = factors[i, {m}]" for m in net.field_columns]
+    per_agent += [f"p{k} = params[i, {k}]" for k in range(net.n_parameters)]
+    per_agent += [f"e{q} = flags[i, {q}]" for q in range(len(net.events))]
     for j in range(R):
+        if net.laws and net.laws[j]:
+            continue
         m = int(net.modulated[j])
         per_agent.append(f"c{j} = rate[{j}]" + (f" * factors[i, {m}]" if m >= 0 else ""))
-    per_agent += [f"a{j} = {_propensity_expr(j, net)}" for j in range(R)]
+    for j in range(R):
+        per_agent += _set_propensity(j, net)
     per_agent += cumulative
+    if net.events:
+        per_agent += _event_block(net, R, cumulative)
     per_agent += ["t = 0.0", "draw = 0", f"while s{R - 1} > 0.0:"]
     loop = [
         "u1, u2 = uniform_pair(k0, k1, ids[i], step, draw)",
@@ -84,7 +138,7 @@ def kernel_source(net: CompiledNetwork, n_species: int) -> str:
         for d in net.dependents[j]:
             if d < 0:
                 break
-            update.append(f"a{d} = {_propensity_expr(int(d), net)}")
+            update += _set_propensity(int(d), net)
         if j == 0:
             loop.append("if target <= s0:" if R > 1 else "if True:")
         elif j < R - 1:
@@ -92,12 +146,17 @@ def kernel_source(net: CompiledNetwork, n_species: int) -> str:
         else:
             loop.append("else:")
         loop += ["    " + u for u in (update or ["pass"])]
-    loop += cumulative + ["events += 1"]
+    loop += cumulative
+    if net.events:
+        loop += _event_block(net, R, cumulative)
+    loop += ["events += 1"]
     per_agent += ["    " + line for line in loop]
     per_agent += [f"counts[i, {s}] = x{s}" for s in range(n_species)]
+    per_agent += [f"params[i, {k}] = p{k}" for k in range(net.n_parameters)]
+    per_agent += [f"flags[i, {q}] = e{q}" for q in range(len(net.events))]
     lines = [
         "@njit(cache=True)",
-        "def advance(counts, ids, rate, modulated, factors, interval, seed, step, exports):",
+        "def advance(counts, ids, rate, modulated, factors, interval, seed, step, exports, params, flags, status):",
         "    k0, k1 = stream_key(seed, STREAM_SSA)",
         "    events = 0",
         "    for i in range(counts.shape[0]):",

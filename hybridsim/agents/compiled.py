@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import expression
 from ..config.network import Modulation, Network
 
 
@@ -44,6 +45,16 @@ class CompiledNetwork:
     highest_stoich: np.ndarray  # (S,) int64: its stoichiometry of the species there
     export_column: np.ndarray  # (R,) int64: column of the secreted field in the exports array, or -1
     export_amount: np.ndarray  # (R,) int64: molecules released per firing
+    laws: tuple[str, ...] = ()  # (R,) numba source of each general propensity ("" for mass action)
+    reads: tuple[tuple[str, ...], ...] = ()  # (R,) kernel variables (x0, p1, f2) each propensity reads
+    events: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # state events: (trigger, ((variable, value)))
+    n_parameters: int = 0  # per-cell variable parameters (columns of ``params``)
+    field_columns: tuple[int, ...] = ()  # factor columns holding a field concentration an expression reads
+
+    @property
+    def general(self) -> bool:
+        """Whether a propensity is an expression or the state has events (codegen only)."""
+        return any(self.laws) or bool(self.events) or self.n_parameters > 0
 
     def kernel_args(self):
         return (self.reactant_species, self.reactant_stoich, self.change_species,
@@ -80,11 +91,28 @@ def compile_network(network: Network) -> CompiledNetwork:
             net[s] = net.get(s, 0) + v
         changes.append(sorted((s, v) for s, v in net.items() if v != 0))
     change_species, change_amount = padded(changes)
-    reads = [{s for s, _ in r.reactants} for r in network.reactions]
+    name_of = kernel_names(network)
+    rules = {network.species[s]: e for s, e in network.rules}
+    laws, law_reads = [], []
+    for r in network.reactions:
+        if r.law is None:
+            laws.append("")
+            law_reads.append(tuple(f"x{s}" for s, _ in r.reactants))
+            continue
+        law = expression.substitute(r.law, rules)
+        laws.append(expression.to_python(law, name_of))
+        law_reads.append(tuple(sorted(name_of(n) for n in expression.symbols(law))))
+    state_events = []
+    for event in network.events:
+        if event.time is None:
+            trigger = expression.substitute(event.trigger, rules)
+            state_events.append((expression.to_python(trigger, name_of),
+                                 tuple((name_of(n), expression.to_python(expression.substitute(e, rules), name_of))
+                                       for n, e in event.assignments)))
     deps = []
     for j in range(R):
-        changed = {s for s, _ in changes[j]}
-        deps.append([(d, 0) for d in range(R) if reads[d] & changed])
+        changed = {f"x{s}" for s, _ in changes[j]}
+        deps.append([(d, 0) for d in range(R) if set(law_reads[d]) & changed])
     dependents, _ = padded(deps)
     highest_order = np.zeros(network.n_species, dtype=np.int64)
     highest_stoich = np.zeros(network.n_species, dtype=np.int64)
@@ -100,4 +128,18 @@ def compile_network(network: Network) -> CompiledNetwork:
                              dtype=np.int64)
     return CompiledNetwork(rate, modulated, reactant_species, reactant_stoich,
                            change_species, change_amount, dependents, highest_order, highest_stoich,
-                           export_column, export_amount)
+                           export_column, export_amount, tuple(laws), tuple(law_reads), tuple(state_events),
+                           len(network.parameters), tuple(mods.index(Modulation(f)) for f in network.law_fields))
+
+
+def kernel_names(network: Network):
+    """The kernel's variable for each name an expression reads: ``x<s>`` for species
+    counts, ``p<k>`` for variable parameters, ``f<m>`` for field concentrations
+    (``m`` the factor column)."""
+    species = {name: f"x{s}" for s, name in enumerate(network.species)}
+    params = {name: f"p{k}" for k, name in enumerate(network.parameter_names)}
+    fields = {m.source: f"f{k}" for k, m in enumerate(network.modulations) if m.kind == "linear"}
+
+    def name_of(name: str) -> str:
+        return species.get(name) or params.get(name) or fields[name]
+    return name_of

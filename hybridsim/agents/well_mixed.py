@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import SEED_LIMIT, Network, load_network
+from ..config import SEED_LIMIT, Network, expression, load_network
 from ..config.agents import Agents
+from ..config.network import Event
 from ..errors import InputError
 from .compiled import modulation_factor
 from .integrator import NetworkIntegrator
@@ -62,27 +63,75 @@ def simulate_cells(network: Network, ids: np.ndarray, times: np.ndarray, seed: i
     integrator = NetworkIntegrator(network, method, epsilon, threshold)
     factors = field_factors(network, fields, ids.size)
     counts = np.tile(np.asarray(network.initial, dtype=np.int64), (ids.size, 1))
+    params, flags = integrator.state(ids.size)
+    state = CellState(network, counts, params, factors)
+    state.apply_rules()
     out = np.empty((times.size, ids.size, network.n_species), dtype=np.int64)
-    pending = list(network.events)
+    pending = [e for e in network.events if e.time is not None]
     t = 0.0
     events = 0
     fired = 0
+
+    def advance(interval: float, step: int) -> int:
+        done = integrator.advance(counts, ids, factors, interval, seed, step, None, params, flags)
+        state.apply_rules()
+        return done
+
     for k, t_next in enumerate(times):
         step = k
         while pending and pending[0].time <= t_next:
             event = pending.pop(0)
             if event.time > t:
-                events += integrator.advance(counts, ids, factors, event.time - t, seed, step)
+                events += advance(event.time - t, step)
                 t = event.time
-            for s, value in event.assignments:
-                counts[:, s] = value
+            state.assign(event)
             step = times.size + fired
             fired += 1
         if t_next > t:
-            events += integrator.advance(counts, ids, factors, t_next - t, seed, step)
+            events += advance(t_next - t, step)
             t = t_next
         out[k] = counts
     return out, events
+
+
+class CellState:
+    """The species counts, variable parameters and field values of many cells, for
+    the assignment rules and time events applied between kernel calls (numpy)."""
+
+    def __init__(self, network: Network, counts: np.ndarray, params: np.ndarray, factors: np.ndarray):
+        self.network, self.counts, self.params = network, counts, params
+        self.fields = {m.source: factors[:, k] for k, m in enumerate(network.modulations) if m.kind == "linear"}
+
+    def values(self) -> dict[str, np.ndarray]:
+        out = dict(self.fields)
+        out.update({name: self.counts[:, s] for s, name in enumerate(self.network.species)})
+        out.update({name: self.params[:, k] for k, name in enumerate(self.network.parameter_names)})
+        return out
+
+    def apply_rules(self) -> None:
+        """Species set by assignment rules take their rule's value."""
+        for s, rule in self.network.rules:
+            self.counts[:, s] = self._molecules(expression.evaluate(rule, self.values()),
+                                                f"the assignment rule of {self.network.species[s]!r}")
+
+    def assign(self, event: Event) -> None:
+        """Make ``event``'s assignments in every cell (values computed before any is made)."""
+        values = self.values()
+        new = [(name, np.broadcast_to(expression.evaluate(e, values), self.counts.shape[:1]))
+               for name, e in event.assignments]
+        for name, value in new:
+            if name in self.network.species:
+                self.counts[:, self.network.index(name)] = self._molecules(value, f"event {event.name!r}")
+            else:
+                self.params[:, self.network.parameter_names.index(name)] = value
+        self.apply_rules()
+
+    def _molecules(self, value, what: str) -> np.ndarray:
+        value = np.asarray(value, dtype=float)
+        if not np.all((value >= 0) & (value == np.floor(value))):
+            bad = value[~((value >= 0) & (value == np.floor(value)))].flat[0]
+            raise InputError(f"{what} of network {self.network.source!r} gives {bad:g}, not a count of molecules")
+        return value.astype(np.int64)
 
 
 def simulate_well_mixed(network: dict | str | Path | Network, n_cells: int, t_out, seed: int = 0, *,

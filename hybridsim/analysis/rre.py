@@ -36,6 +36,10 @@ class RateEquations:
     """
 
     def __init__(self, network, fields: dict[str, float] | None = None, rates: dict[str, float] | None = None):
+        general = next((r.name for r in network.reactions if r.law is not None), None)
+        if general is not None or network.general:
+            what = f"reaction {general!r} has a propensity expression" if general else "it has events or rules"
+            raise InputError(f"the rate equations are built for mass-action networks, and {what}")
         self.network = network
         self.species = tuple(network.species)
         self.reactions = tuple(r.name for r in network.reactions)

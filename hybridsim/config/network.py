@@ -26,16 +26,37 @@ the agent's position once per coupling step)::
     rate = { k = 2.0, field = "ligand", hill = { K = 0.5, n = 2, repress = true } }
                                                                  # k · Kⁿ/(Kⁿ+Lⁿ)
 
-``K`` is in the field's concentration unit. Standard library only.
+``K`` is in the field's concentration unit.
+
+Any other propensity is written as an expression (:mod:`.expression`) of species
+counts, the network's parameters and field concentrations, in molecules/min::
+
+    [network.parameters]       # name = value, constants the expressions read
+    vmax = 50.0
+    Km = 20.0
+    [[network.reactions]]
+    name = "conversion"
+    reactants = { S = 1 }
+    products = { P = 1 }
+    propensity = "vmax * S / (Km + S)"       # the propensity itself: no C(x, ν) applied
+
+An expression is evaluated as written (``"k * P * (P - 1) / 2"`` for a dimerisation);
+one that would be negative or not a number stops the run with a line naming the
+reaction. Propensities may not read the time (they must stay constant between
+events for the direct method to be exact). Mass-action ``rate`` s keep their faster
+kernel; the two forms mix freely in one network. Standard library only.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
+from . import expression
+from .expression import Expr
 from .reader import Table, check_count, check_key_name, check_number, describe
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -67,8 +88,10 @@ class Modulation:
 
 @dataclass(frozen=True)
 class Reaction:
-    """A mass-action reaction; ``reactants``/``products`` are ``(species index,
-    stoichiometry)`` pairs; ``rate`` is the stochastic constant ``c``."""
+    """A reaction; ``reactants``/``products`` are ``(species index, stoichiometry)``
+    pairs. Its propensity is stochastic mass action with constant ``rate`` (and
+    ``modulation``), or, when ``law`` is set, that expression of species counts
+    (by name), variable parameters and field concentrations (molecules/min)."""
 
     name: str
     reactants: tuple[tuple[int, int], ...]
@@ -76,16 +99,25 @@ class Reaction:
     rate: float
     modulation: Modulation | None = None
     secretes: tuple[str, int] | None = None  # (field, molecules released into it per firing)
+    law: Expr | None = None
 
 
 @dataclass(frozen=True)
-class TimeEvent:
-    """At ``time`` (min) every cell's species are set: ``assignments`` are ``(species
-    index, molecules)`` (an SBML event whose trigger is ``time ≥ T``, without delay)."""
+class Event:
+    """Assignments made at once when ``trigger`` turns from false to true (SBML events
+    without delay). ``time`` is set for a trigger on the time alone (``time ≥ T``):
+    the SSA's clock stops there; otherwise ``trigger`` is an expression of the state,
+    checked after every reaction event, exact because the state changes only there.
+    ``assignments`` are ``(name, expression)`` of species or variable parameters,
+    all computed from the values before any is made. ``initial`` is the trigger's
+    value before t = 0 (false: an event whose trigger holds at the start fires then)."""
 
     name: str
-    time: float
-    assignments: tuple[tuple[int, int], ...]
+    assignments: tuple[tuple[str, Expr], ...]
+    time: float | None = None
+    trigger: Expr | None = None
+    initial: bool = True
+
 
 
 @dataclass(frozen=True)
@@ -94,19 +126,51 @@ class Network:
     initial: tuple[int, ...]
     reactions: tuple[Reaction, ...]
     source: str = "network"
-    events: tuple[TimeEvent, ...] = ()  # in time order (SBML only; well-mixed runs only)
+    events: tuple[Event, ...] = ()  # time events in time order, then state events (well-mixed runs only)
+    parameters: tuple[tuple[str, float], ...] = ()  # per-cell variables that events assign, initial values
+    rules: tuple[tuple[int, Expr], ...] = ()  # species set by an assignment rule: (index, expression)
 
     @property
     def n_species(self) -> int:
         return len(self.species)
 
     @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.parameters)
+
+    @property
+    def general(self) -> bool:
+        """Whether something beyond mass action is in the network (laws, events, rules)."""
+        return bool(self.events or self.parameters or self.rules) or any(r.law is not None for r in self.reactions)
+
+    def expressions(self) -> list[Expr]:
+        """Every expression of the network: laws, rules, triggers and event assignments."""
+        out = [r.law for r in self.reactions if r.law is not None] + [e for _, e in self.rules]
+        for event in self.events:
+            out += ([event.trigger] if event.trigger is not None else []) + [e for _, e in event.assignments]
+        return out
+
+    @property
+    def law_fields(self) -> tuple[str, ...]:
+        """Fields whose concentration an expression reads, in order of first use."""
+        known = set(self.species) | set(self.parameter_names)
+        seen: dict[str, None] = {}
+        for e in self.expressions():
+            for name in sorted(expression.symbols(e) - known):
+                seen[name] = None
+        return tuple(seen)
+
+    @property
     def modulations(self) -> tuple[Modulation, ...]:
-        """The distinct modulations, in order of first use (columns of the factor array)."""
+        """The distinct modulations, in order of first use (columns of the factor array);
+        a field an expression reads has the linear modulation (its concentration)."""
         seen: list[Modulation] = []
         for r in self.reactions:
             if r.modulation is not None and r.modulation not in seen:
                 seen.append(r.modulation)
+        for name in self.law_fields:
+            if Modulation(name) not in seen:
+                seen.append(Modulation(name))
         return tuple(seen)
 
     @property
@@ -128,8 +192,18 @@ class Network:
         for r in self.reactions:
             def side(terms):
                 return " + ".join((f"{v}{self.species[s]}" if v > 1 else self.species[s]) for s, v in terms) or "∅"
+            if r.law is not None:
+                lines.append(f"  {r.name}: {side(r.reactants)} → {side(r.products)}, "
+                             f"a = {expression.to_text(r.law)}")
+                continue
             rate = f"{r.rate:g}" if r.modulation is None else r.modulation.describe(f"{r.rate:g}", r.rate)
             lines.append(f"  {r.name}: {side(r.reactants)} → {side(r.products)}, c = {rate}")
+        for s, e in self.rules:
+            lines.append(f"  rule: {self.species[s]} = {expression.to_text(e)}")
+        for event in self.events:
+            when = f"time >= {event.time:g}" if event.time is not None else expression.to_text(event.trigger)
+            sets = ", ".join(f"{name} = {expression.to_text(e)}" for name, e in event.assignments)
+            lines.append(f"  event {event.name}: when {when}: {sets}")
         return lines
 
 
@@ -158,6 +232,24 @@ def parse_modulated_value(
         ht.finish()
     t.finish()
     return value, Modulation(source, kind, K, n)
+
+
+def parse_law(raw: Any, key: str, species: tuple[str, ...], parameters: Mapping[str, float],
+              fields: tuple[str, ...] | None) -> Expr:
+    """A propensity expression: species counts, ``parameters`` (folded in as numbers)
+    and, by any other name, field concentrations (``fields`` lists the valid ones;
+    None: any name, checked when the network is used)."""
+    law = expression.parse(raw, key)
+    for name in sorted(expression.symbols(law)):
+        if name == "time":
+            raise InputError(f"{key}: a propensity may not read the time (it must stay constant between events "
+                             "for the SSA to be exact); use an event or a field")
+        if name in species or name in parameters:
+            continue
+        if fields is not None and name not in fields:
+            known = ", ".join(list(species) + list(parameters) + list(fields))
+            raise InputError(f"{key}: unknown name {name!r} in {raw!r} (species, parameters and fields: {known})")
+    return expression.fold(expression.substitute(law, {p: expression.num(v) for p, v in parameters.items()}))
 
 
 def _stoichiometry(raw: Any, key: str, species: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
@@ -193,6 +285,15 @@ def parse_network(data: Any, key: str = "network", *, fields: tuple[str, ...] | 
     if not species:
         raise InputError(f"{st.path} must declare at least one species, e.g. M = 0")
     species_t = tuple(species)
+    parameters: dict[str, float] = {}
+    pt = t.table("parameters")
+    if pt is not None:
+        for name in list(pt.data):
+            if not _NAME.match(name) or name in species_t or name == "time":
+                what = "a species" if name in species_t else "not a valid parameter name"
+                raise InputError(f"{pt.key(name)}: {name!r} is {what} (parameters are names of their own)")
+            parameters[name] = pt.number(name)
+        pt.finish()
     raw_reactions = t.raw("reactions")
     if not isinstance(raw_reactions, list) or not raw_reactions:
         raise InputError(f"{t.key('reactions')} must be a non-empty list of tables ([[{t.key('reactions')}]])")
@@ -209,9 +310,16 @@ def parse_network(data: Any, key: str = "network", *, fields: tuple[str, ...] | 
         names.add(name)
         reactants = _stoichiometry(rt.raw("reactants", {}), rt.key("reactants"), species_t)
         products = _stoichiometry(rt.raw("products", {}), rt.key("products"), species_t)
-        rate, modulation = parse_modulated_value(
-            rt.raw("rate"), rt.key("rate"), value_name="k", unit="1/min", source_key="field",
-            sources=fields, source_kind="field species")
+        law = None
+        if rt.raw("propensity", None) is not None:
+            if rt.raw("rate", None) is not None:
+                raise InputError(f"{rkey} ({name}) has both rate and propensity; give one")
+            law = parse_law(rt.raw("propensity"), rt.key("propensity"), species_t, parameters, fields)
+            rate, modulation = 1.0, None
+        else:
+            rate, modulation = parse_modulated_value(
+                rt.raw("rate"), rt.key("rate"), value_name="k", unit="1/min", source_key="field",
+                sources=fields, source_kind="field species")
         secretes = None
         st_raw = rt.raw("secretes", None)
         if st_raw is not None:
@@ -228,6 +336,6 @@ def parse_network(data: Any, key: str = "network", *, fields: tuple[str, ...] | 
         rt.finish()
         if not reactants and not products and secretes is None:
             raise InputError(f"{rkey} ({name}) has neither reactants nor products")
-        reactions.append(Reaction(name, reactants, products, rate, modulation, secretes))
+        reactions.append(Reaction(name, reactants, products, rate, modulation, secretes, law))
     t.finish()
     return Network(species_t, tuple(initial), tuple(reactions), source)

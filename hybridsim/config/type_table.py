@@ -248,6 +248,10 @@ def parse_cell_type(t: Table, name: str, size: tuple[float, ...], network: Netwo
         raise InputError(f"network {network.source!r} has the event {network.events[0].name!r}: events are "
                          "simulated in well-mixed runs (simulate_well_mixed, hybridsim ssa), not yet in cells "
                          "of a tissue")
+    if network.rules:
+        raise InputError(f"network {network.source!r} has an assignment rule on species "
+                         f"{network.species[network.rules[0][0]]!r}: such rules are simulated in well-mixed runs "
+                         "(simulate_well_mixed, hybridsim ssa), not yet in cells of a tissue")
     raw = t.raw("initial")
     items = raw if isinstance(raw, list) else [raw]
     placements = []

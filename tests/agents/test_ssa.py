@@ -134,7 +134,8 @@ def test_specialised_kernel_equals_generic_kernel_bitwise():
     start = np.tile(np.array(net.initial, dtype=np.int64), (n, 1))
     a, b = start.copy(), start.copy()
     ex_a, ex_b = np.zeros((n, 1), np.int64), np.zeros((n, 1), np.int64)
-    ev_a = ssa_kernel(c, net.n_species)(a, ids, c.rate, c.modulated, factors, 5.0, 9, 2, ex_a)
+    state = np.zeros((n, 0)), np.zeros((n, 0), np.int64), np.zeros(3, np.int64)
+    ev_a = ssa_kernel(c, net.n_species)(a, ids, c.rate, c.modulated, factors, 5.0, 9, 2, ex_a, *state)
     ev_b = advance_agents(b, ids, c.rate, c.modulated, factors, 5.0, 9, 2, ex_b, *c.kernel_args())
     assert ev_a == ev_b > 1000
     assert np.array_equal(a, b) and np.array_equal(ex_a, ex_b) and ex_a.sum() > 100

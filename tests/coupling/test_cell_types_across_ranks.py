@@ -2,8 +2,8 @@
 networks and bodies, division, death, killing on contact, chemotaxis, type changes,
 differential adhesion, a wall, an absorbing face and a periodic axis gives the same
 cells on 1, 2, 3 and 4 ranks (integers bitwise, reals to the field solve's round-off)
-and continues so after a restart on another rank count; a checkpoint of another table of types is refused in one line; bad type tables
-are refused in one line naming the key."""
+and continues so after a restart on another rank count; a checkpoint of another table
+of types is refused in one line; bad type tables are refused in one line naming the key."""
 
 from __future__ import annotations
 

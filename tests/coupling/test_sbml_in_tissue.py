@@ -34,7 +34,7 @@ initial = {{ count = {cells} }}
 """
 
 
-@pytest.mark.parametrize("case", ("00001", "00011", "00020", "00030"))
+@pytest.mark.parametrize("case", ("00001", "00011", "00020", "00030", "00034"))
 def test_a_suite_case_in_the_cells_of_a_tissue_meets_the_suites_criterion(tmp_path, mpirun, case):
     files = case_files(SUITE / case)
     settings = _settings(files["settings"])
