@@ -132,8 +132,8 @@ def typical_fields(config) -> dict[str, tuple[float, str]]:
             network = cell.network
             n = sum(placement_count(p, config.domain.size) for p in cell.placements)
             cells += n
-            if not network.secreted_fields or n == 0:
-                continue
+            if not network.secreted_fields or n == 0 or network.general:
+                continue  # (the rate equations are for mass action: a general network's output is not estimated)
             rre = RateEquations(network, fields=values)
             a = rre.propensities(network_levels(network, values))
             for name in network.secreted_fields:

@@ -207,3 +207,13 @@ def start_event(tmp_path_factory):
 </math></eventAssignment><eventAssignment variable="g"><math xmlns="http://www.w3.org/1998/Math/MathML"><cn>0.2</cn>
 </math></eventAssignment></listOfEventAssignments></event></listOfEvents></model></sbml>""")
     return path
+
+
+def test_an_event_setting_a_count_that_is_not_whole_stops_naming_the_event(start_event, tmp_path):
+    """X := 50.5 is not a number of molecules: the kernel stops and the line names the
+    event and the cell instead of rounding it."""
+    path = tmp_path / "half.xml"
+    path.write_text(start_event.read_text().replace("<cn>50</cn>", "<cn>50.5</cn>"))
+    with pytest.raises(InputError, match=r"event 'start' of network .* sets a species to a value that is not a "
+                                         r"count of molecules in cell 0"):
+        simulate_well_mixed(str(path), 2, [1.0], seed=1)
