@@ -17,6 +17,7 @@ import numpy as np
 
 from ..config.agents import Agents, CellType, Fate
 from ..config.network import Modulation, Network
+from .assignments import CellState
 from .bodies import growth_law
 from .compiled import modulation_factor
 from .integrator import NetworkIntegrator
@@ -34,7 +35,9 @@ def on_species(network: Network, species: tuple[str, ...]) -> Network:
     reactions = tuple(replace(r, reactants=tuple(sorted((column[s], v) for s, v in r.reactants)),
                               products=tuple(sorted((column[s], v) for s, v in r.products)))
                       for r in network.reactions)
-    return Network(tuple(species), tuple(initial), reactions, network.source)
+    rules = tuple((column[s], e) for s, e in network.rules)
+    return Network(tuple(species), tuple(initial), reactions, network.source, network.events, network.parameters,
+                   rules)
 
 
 class CellKind:
@@ -110,7 +113,19 @@ class CellKind:
         for m, mod in enumerate(mods):
             factors[:, m] = modulation_factor(mod, fields[mod.source])
         own = np.zeros((block.n, len(self.secreted)), dtype=np.int64)
-        events = self.integrator.advance(block.counts, block.ids, factors, dt, seed, step, own)
+        if not self.network.state_width:
+            events = self.integrator.advance(block.counts, block.ids, factors, dt, seed, step, own)
+        else:  # the cells' parameters and trigger values, through the kernel and back into the store
+            state = block.column("network_state")
+            p = len(self.network.parameters)
+            params = np.ascontiguousarray(state[:, :p])
+            flags = state[:, p:self.network.state_width].astype(np.int64)
+            events = self.integrator.advance(block.counts, block.ids, factors, dt, seed, step, own, params, flags)
+            state[:, :p] = params
+            state[:, p:self.network.state_width] = flags
+        if self.network.rules:
+            CellState(self.network, block.counts, params if self.network.state_width else
+                      np.zeros((block.n, 0)), factors).apply_rules()
         if self.secreted:
             exports[:, list(self.secreted)] += own
         return events

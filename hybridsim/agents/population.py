@@ -38,7 +38,13 @@ _NO_ROWS = np.zeros((0, 1))
 def columns_of(agents: Agents, dim: int) -> dict[str, int]:
     """Bytes per agent of each store column the config ``agents`` needs."""
     return column_bytes(dim, len(agents.species), agents.persistent, len(agents.reservoirs), agents.has_bodies,
-                        agents.necrosis, agents.named, len(agents.types) if agents.contacts else 0)
+                        agents.necrosis, agents.named, len(agents.types) if agents.contacts else 0,
+                        network_state_width(agents))
+
+
+def network_state_width(agents: Agents) -> int:
+    """Columns of ``network_state``: the widest per-cell network state of any type."""
+    return max((t.network.state_width for t in agents.types), default=0)
 
 
 def rules_of(cell) -> list:
@@ -121,7 +127,8 @@ class CellPopulation:
         self.kinds = tuple(CellKind(k, agents) for k in range(len(agents.types)))
         self.store = AgentStore(self.dim, len(self.species), persistent=agents.persistent,
                                 reservoirs=len(agents.reservoirs), body=agents.has_bodies, necrosis=agents.necrosis,
-                                typed=agents.named, contact_types=len(agents.types) if agents.contacts else 0)
+                                typed=agents.named, contact_types=len(agents.types) if agents.contacts else 0,
+                                network_state=network_state_width(agents))
         self.boundary_kinds = np.array([[BOUNDARY_KINDS[k] for k in faces] for faces in agents.boundary],
                                        dtype=np.int64)
         self.contact_law = bodies.ContactLaw.of(agents) if agents.has_bodies else None
@@ -189,6 +196,17 @@ class CellPopulation:
             radius = np.array([c.body.radius for c in self.agents.types])[kinds]
             volume = np.array([c.body.volume for c in self.agents.types])[kinds]
             out.update(volume=volume, radius=radius)
+        if self.store.has("network_state"):
+            out["network_state"] = self.initial_network_state()[kinds]
+        return out
+
+    def initial_network_state(self) -> np.ndarray:
+        """``(types, W)``: each type's network state at the start (:attr:`Network.initial_state`)."""
+        width = self.store.column("network_state").shape[1]
+        out = np.zeros((len(self.kinds), width))
+        for k, kind in enumerate(self.kinds):
+            start = kind.network.initial_state()
+            out[k, :len(start)] = start
         return out
 
     def body_columns(self, k: int) -> dict:
@@ -337,6 +355,8 @@ class CellPopulation:
                     target.entering(counts, source, change.unshared)
                     self.store.counts[rows] = counts
         kinds[changing] = targets[changing]  # a changed cell keeps its body; the new type's rules apply from now
+        if self.store.has("network_state"):  # and the new type's network starts from its initial state
+            self.store.column("network_state")[changing] = self.initial_network_state()[targets[changing]]
         self.changed = int(changing.size)
         return self.changed
 
@@ -370,6 +390,8 @@ class CellPopulation:
         axis = unit_vectors(ids, self.dim, self.seed, STREAM_DIVISION, step)
         kinds = self.type_column()[mothers].copy()
         columns = {"type": kinds} if store.has("type") else {}
+        if store.has("network_state"):  # a daughter's parameters and triggers are her mother's
+            columns["network_state"] = store.column("network_state")[mothers].copy()
         if self.agents.has_bodies:
             axis, body = bodies.split(store, mothers, axis)
             columns.update(body)

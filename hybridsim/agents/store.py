@@ -20,6 +20,9 @@ Columns (``n`` rows are live, the arrays are longer to make appends cheap):
 ``type``       int64 (n,)      the cell type's index (only in runs with ``[cell_types]``)
 ``contacts``   float64 (n, T)  touching cells of each of the T types at the last mechanics
                                substep (only with bodies and several types)
+``network_``   float64 (n, W)  the network's per-cell state that events change: its
+``state``                      variable parameters, then its state events' last trigger
+                               values (0/1); only for networks with such events
 =============  ==============  =====================================================
 
 There is no Python object per agent. Appends grow the arrays geometrically
@@ -43,7 +46,8 @@ NECROSIS_COLUMNS = ("hypoxia", "necrotic")
 
 
 def column_bytes(dim: int, n_species: int, persistent: bool, reservoirs: int = 0, body: bool = False,
-                 necrosis: bool = False, typed: bool = False, contact_types: int = 0) -> dict[str, int]:
+                 necrosis: bool = False, typed: bool = False, contact_types: int = 0,
+                 network_state: int = 0) -> dict[str, int]:
     """Bytes per agent of each column (all elements are 8 bytes)."""
     widths = {"ids": 1, "position": dim, "counts": n_species, "age": 1}
     if persistent:
@@ -56,6 +60,8 @@ def column_bytes(dim: int, n_species: int, persistent: bool, reservoirs: int = 0
         widths["type"] = 1
     if contact_types:
         widths["contacts"] = contact_types
+    if network_state:
+        widths["network_state"] = network_state
     return {name: 8 * w for name, w in widths.items()}
 
 
@@ -72,12 +78,13 @@ class AgentStore:
 
     def __init__(self, dim: int, n_species: int, *, persistent: bool = False, reservoirs: int = 0,
                  body: bool = False, necrosis: bool = False, typed: bool = False, contact_types: int = 0,
-                 capacity: int = 1024):
+                 network_state: int = 0, capacity: int = 1024):
         self.dim = dim
         self.n_species = n_species
         self.n = 0
         self._widths = {name: b // 8 for name, b in column_bytes(dim, n_species, persistent, reservoirs, body,
-                                                                 necrosis, typed, contact_types).items()}
+                                                                 necrosis, typed, contact_types,
+                                                                 network_state).items()}
         self._dtypes = {name: (np.int64 if name in INTEGER_COLUMNS else np.float64) for name in self._widths}
         self._data = {name: self._empty(name, max(capacity, 16)) for name in self._widths}
 

@@ -139,6 +139,20 @@ class Network:
         return tuple(name for name, _ in self.parameters)
 
     @property
+    def state_events(self) -> tuple[Event, ...]:
+        """The events on the state (checked after every reaction event)."""
+        return tuple(e for e in self.events if e.time is None)
+
+    @property
+    def state_width(self) -> int:
+        """Per-cell state beyond the counts: variable parameters and state events' triggers."""
+        return len(self.parameters) + len(self.state_events)
+
+    def initial_state(self) -> tuple[float, ...]:
+        """That state at the start: the parameters' values, then the triggers' initial values."""
+        return tuple(v for _, v in self.parameters) + tuple(float(e.initial) for e in self.state_events)
+
+    @property
     def general(self) -> bool:
         """Whether something beyond mass action is in the network (laws, events, rules)."""
         return bool(self.events or self.parameters or self.rules) or any(r.law is not None for r in self.reactions)

@@ -187,12 +187,7 @@ def test_a_state_event_that_holds_at_the_start_fires_at_once_when_its_initial_va
     assert abs(x.mean() - 50 * p) < 5 * math.sqrt(50 * p * (1 - p) / n)
 
 
-@pytest.fixture(scope="module")
-def start_event(tmp_path_factory):
-    """An SBML model whose event (initialValue false, trigger X ≥ 0) fires at t = 0,
-    setting X = 50 and the death rate g = 0.2/min."""
-    path = tmp_path_factory.mktemp("event") / "start.xml"
-    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+START_EVENT = """<?xml version="1.0" encoding="UTF-8"?>
 <sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="m">
 <listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
 <listOfSpecies><species id="X" compartment="c" initialAmount="0" hasOnlySubstanceUnits="true"
@@ -205,7 +200,15 @@ def start_event(tmp_path_factory):
 <math xmlns="http://www.w3.org/1998/Math/MathML"><apply><geq/><ci>X</ci><cn>0</cn></apply></math></trigger>
 <listOfEventAssignments><eventAssignment variable="X"><math xmlns="http://www.w3.org/1998/Math/MathML"><cn>50</cn>
 </math></eventAssignment><eventAssignment variable="g"><math xmlns="http://www.w3.org/1998/Math/MathML"><cn>0.2</cn>
-</math></eventAssignment></listOfEventAssignments></event></listOfEvents></model></sbml>""")
+</math></eventAssignment></listOfEventAssignments></event></listOfEvents></model></sbml>"""
+
+
+@pytest.fixture(scope="module")
+def start_event(tmp_path_factory):
+    """An SBML model whose event (initialValue false, trigger X ≥ 0) fires at t = 0,
+    setting X = 50 and the death rate g = 0.2/min."""
+    path = tmp_path_factory.mktemp("event") / "start.xml"
+    path.write_text(START_EVENT)
     return path
 
 

@@ -22,12 +22,12 @@ CASES = sorted(d.name for d in SUITE.iterdir() if d.is_dir() and d.name.isdigit(
 REFUSED: dict[str, str] = {}  # case → what hybridsim does not simulate (none: all 39 are run)
 
 
-def test_a_network_with_events_is_refused_in_the_cells_of_a_tissue(tmp_path, hybridsim_cli, one_error_line):
+def test_a_network_with_time_events_is_refused_in_the_cells_of_a_tissue(tmp_path, hybridsim_cli, one_error_line):
     model = SUITE / "00028" / "00028-sbml-l3v2.xml"
     config = tmp_path / "run.toml"
     config.write_text(f'network = "{model}"\n[domain]\nsize = [10.0]\ncells = [2]\n[time]\ndt = 1.0\n'
                       't_end = 1.0\n[agents]\ninitial = { count = 1 }\n')
-    one_error_line(hybridsim_cli("check", str(config)), 2, "has the event 'reset': events are simulated in well-mixed")
+    one_error_line(hybridsim_cli("check", str(config)), 2, "has the event 'reset' on the time: time events are")
 
 
 def test_the_suite_is_all_there():
