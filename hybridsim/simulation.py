@@ -191,7 +191,7 @@ class Simulation:
         with self._stage("ssa"):
             exports = np.zeros((pop.n, len(agents.secreted_fields)), dtype=np.int64)
             # a propensity expression that turns negative in one cell stops every rank with its line
-            c.reactions = agree(self.comm, pop.react, dt, step, None, exports)
+            c.reactions = agree(self.comm, pop.react, dt, step, None, exports, self.t)
         with self._stage("deposition"):
             for k, name in enumerate(agents.secreted_fields):
                 self.transfer.deposit(self._deposits[name], stencil, exports[:, k],

@@ -40,6 +40,10 @@ def on_species(network: Network, species: tuple[str, ...]) -> Network:
                    rules)
 
 
+PIECE = 1 << 40
+"""Offset of the random streams' step key for the pieces of a step after a time event."""
+
+
 class CellKind:
     """The cell type ``index`` of ``agents`` (:class:`~hybridsim.config.agents.CellType`),
     ready to act on blocks of an :class:`~hybridsim.agents.store.AgentStore`."""
@@ -52,6 +56,7 @@ class CellKind:
         self.own_network = self.config.network
         self.network = on_species(self.config.network, self.species)
         self.integrator = NetworkIntegrator(self.network, agents.method, agents.tau_epsilon, agents.hybrid_threshold)
+        self.timed_events = tuple(e for e in self.network.events if e.time is not None)
         self.body = self.config.body
         self.secreted = tuple(agents.secreted_fields.index(f) for f in self.network.secreted_fields)
         self._type_index = agents.type_index
@@ -105,29 +110,52 @@ class CellKind:
             return base
         return respond(np.broadcast_to(base, (block.n,)), rules, [self.signal(block, r, fields) for r in rules])
 
-    def react(self, block, dt: float, step: int, seed: int, fields, exports: np.ndarray) -> int:
-        """Advance the networks of ``block``'s cells by ``dt`` min; ``exports`` (its rows,
-        every secreted field's column) receives what they release. Returns the events."""
+    def react(self, block, dt: float, step: int, seed: int, fields, exports: np.ndarray, t0: float = 0.0) -> int:
+        """Advance the networks of ``block``'s cells from ``t0`` by ``dt`` min; ``exports``
+        (its rows, every secreted field's column) receives what they release. A time
+        event in ``(t0, t0 + dt]`` (or at 0, in the first step) stops the clock: the piece before it uses the step's
+        random streams, the ``j``-th piece after an event ``step + j·2⁴⁰`` (no step
+        reaches that), so a network without time events draws what it always did.
+        Returns the events."""
         mods = self.network.modulations
         factors = np.empty((block.n, len(mods)))
         for m, mod in enumerate(mods):
             factors[:, m] = modulation_factor(mod, fields[mod.source])
         own = np.zeros((block.n, len(self.secreted)), dtype=np.int64)
+        t, piece, events = t0, 0, 0
+        for event in self.timed_events:
+            when = max(event.time, 0.0)
+            if not (t0 < when <= t0 + dt or when == t0 == 0.0):  # at the step's end: before its output
+                continue
+            if when > t:
+                events += self._advance(block, factors, when - t, seed, step + piece * PIECE, own)
+                t, piece = when, piece + 1
+            self._state(block, factors).assign(event)
+        if t0 + dt > t:
+            events += self._advance(block, factors, t0 + dt - t, seed, step + piece * PIECE, own)
+        if self.secreted:
+            exports[:, list(self.secreted)] += own
+        return events
+
+    def _state(self, block, factors) -> CellState:
+        p = len(self.network.parameters)
+        params = block.column("network_state")[:, :p] if p else np.zeros((block.n, 0))
+        return CellState(self.network, block.counts, params, factors)
+
+    def _advance(self, block, factors, interval: float, seed: int, key: int, own) -> int:
         if not self.network.state_width:
-            events = self.integrator.advance(block.counts, block.ids, factors, dt, seed, step, own)
+            events = self.integrator.advance(block.counts, block.ids, factors, interval, seed, key, own)
         else:  # the cells' parameters and trigger values, through the kernel and back into the store
             state = block.column("network_state")
             p = len(self.network.parameters)
             params = np.ascontiguousarray(state[:, :p])
             flags = state[:, p:self.network.state_width].astype(np.int64)
-            events = self.integrator.advance(block.counts, block.ids, factors, dt, seed, step, own, params, flags)
+            events = self.integrator.advance(block.counts, block.ids, factors, interval, seed, key, own, params,
+                                             flags)
             state[:, :p] = params
             state[:, p:self.network.state_width] = flags
         if self.network.rules:
-            CellState(self.network, block.counts, params if self.network.state_width else
-                      np.zeros((block.n, 0)), factors).apply_rules()
-        if self.secreted:
-            exports[:, list(self.secreted)] += own
+            self._state(block, factors).apply_rules()
         return events
 
     def fires(self, block, fate: Fate, dt: float, step: int, seed: int, stream: int, fields) -> np.ndarray:

@@ -235,18 +235,19 @@ class CellPopulation:
     # ------------------------------------------------------------------ stages
 
     def react(self, dt: float, step: int, fields: Mapping[str, np.ndarray] | None = None,
-              exports: np.ndarray | None = None) -> int:
+              exports: np.ndarray | None = None, t0: float = 0.0) -> int:
         """Advance every cell's network by ``dt`` min (exact SSA, or tau-leaping if the
         config asks for it), each type's with its own kernel over its block. ``fields``
         maps a field name to its concentration at each agent (for modulated rates);
         ``exports`` (int64 ``(n, len(agents.secreted_fields))``) receives the molecules
-        each cell releases into each field."""
+        each cell releases into each field; ``t0`` (min) is the step's start, for the
+        networks' time events."""
         fields = self.carry if fields is None else fields
         if exports is None:
             exports = np.zeros((self.n, len(self.agents.secreted_fields)), dtype=np.int64)
         events = 0
         for kind, block in self.blocks():
-            events += kind.react(block, dt, step, self.seed, self._carried(fields, block), exports[block.rows])
+            events += kind.react(block, dt, step, self.seed, self._carried(fields, block), exports[block.rows], t0)
         self.events = events
         return events
 

@@ -244,11 +244,6 @@ def parse_cell_type(t: Table, name: str, size: tuple[float, ...], network: Netwo
     """Validate the per-type keys of ``t`` (:data:`TYPE_KEYS`) into the cell type ``name``
     whose cells carry ``network``; ``types`` are the run's type names. Unknown keys are
     left for the caller's :meth:`Table.finish`."""
-    timed = [e for e in network.events if e.time is not None]
-    if timed:
-        raise InputError(f"network {network.source!r} has the event {timed[0].name!r} on the time: time events are "
-                         "simulated in well-mixed runs (simulate_well_mixed, hybridsim ssa), not yet in cells of a "
-                         "tissue (events on the state are)")
     raw = t.raw("initial")
     items = raw if isinstance(raw, list) else [raw]
     placements = []

@@ -3,7 +3,8 @@
 a reset when P2 > 30 — gives in 3000 cells of a tissue on 2 ranks the exact master
 equation's mean of P2 at every output; with division, death and motility the cells are
 bitwise the same on 1, 2 and 3 ranks, and a run restarted from a checkpoint on another rank
-count continues bitwise (the state is in the checkpoint)."""
+count continues bitwise (the state is in the checkpoint), across a time event that
+stops the clock inside a step."""
 
 from __future__ import annotations
 
@@ -32,8 +33,14 @@ interval = 3.0
 [agents]
 initial = {{ count = {CELLS} }}
 """
-BUSY = f"""seed = 4
-network = "{MODEL}"
+KICK = """<event id="kick" useValuesFromTriggerTime="true"><trigger initialValue="false" persistent="true">
+<math xmlns="http://www.w3.org/1998/Math/MathML"><apply><geq/><csymbol encoding="text"
+ definitionURL="http://www.sbml.org/sbml/symbols/time">t</csymbol><cn>12.5</cn></apply></math></trigger>
+<listOfEventAssignments><eventAssignment variable="P"><math xmlns="http://www.w3.org/1998/Math/MathML"><cn>100</cn>
+</math></eventAssignment><eventAssignment variable="P2"><math xmlns="http://www.w3.org/1998/Math/MathML"><cn>0</cn>
+</math></eventAssignment></listOfEventAssignments></event>"""
+BUSY = """seed = 4
+network = "{model}"
 [domain]
 size = [90.0, 70.0]
 cells = [9, 7]
@@ -46,10 +53,10 @@ interval = 5.0
 interval = 10.0
 keep = 5
 [agents]
-initial = {{ count = 300 }}
-motility = {{ type = "brownian", diffusivity = 4.0 }}
-division = {{ rate = 0.01 }}
-death = {{ rate = 0.005 }}
+initial = { count = 300 }
+motility = { type = "brownian", diffusivity = 4.0 }
+division = { rate = 0.01 }
+death = { rate = 0.005 }
 """
 
 
@@ -76,8 +83,10 @@ def _cells(out: Path) -> dict:
 @pytest.fixture(scope="module")
 def busy_runs(tmp_path_factory, mpirun):
     root = tmp_path_factory.mktemp("events")
+    model = root / "reset_and_kick.xml"  # 00033's reset on the state, and a time event inside a step
+    model.write_text(MODEL.read_text().replace("</listOfEvents>", KICK + "</listOfEvents>"))
     config = root / "busy.toml"
-    config.write_text(BUSY)
+    config.write_text(BUSY.replace("{model}", str(model)))
     runs = {}
     for n in (1, 2, 3):
         result = mpirun.hybridsim(n, "run", str(config), "-o", str(root / f"out{n}"), "--quiet")
@@ -96,6 +105,10 @@ def test_cells_with_events_are_bitwise_the_same_on_any_rank_count(busy_runs, n):
         assert np.array_equal(a[key], b[key]), (n, key)
     rows = np.genfromtxt(runs[1] / "summary.csv", delimiter=",", names=True)
     assert rows["births"].sum() > 0 and rows["deaths"].sum() > 0
+    # the kick at t = 12.5 set every cell back to P = 100, P2 = 0: 2.5 min later the mean P2
+    # is near 9.8 (the master equation from that start), at t = 10 it was over 20
+    at = {t: m for t, m in zip(rows["time"], rows["P2_mean"])}
+    assert at[15.0] < 13.0 and at[10.0] > 18.0, at
     # every cell's trigger value is whether its P2 is above 30 now (it was checked when P2 last changed)
     assert np.array_equal(a["network_state"][:, 0], (a["counts"][:, 1] > 30).astype(float))
 
@@ -104,7 +117,7 @@ def test_cells_with_events_are_bitwise_the_same_on_any_rank_count(busy_runs, n):
 def test_a_restart_on_another_rank_count_continues_the_events_bitwise(busy_runs, tmp_path, mpirun):
     config, runs = busy_runs
     out = tmp_path / "out"
-    assert mpirun.hybridsim(2, "run", str(config), "-o", str(out), "--quiet", "--t-end", "20").returncode == 0
+    assert mpirun.hybridsim(2, "run", str(config), "-o", str(out), "--quiet", "--t-end", "10").returncode == 0
     result = mpirun.hybridsim(3, "run", str(config), "-o", str(out), "--quiet", "--restart", "latest")
     assert result.returncode == 0, result.stderr
     a, b = _cells(runs[1]), _cells(out)
