@@ -1,7 +1,7 @@
 """SBML Test Suite cases as the networks of a tissue's cells (cells that do not move, no
 fields) on 2 ranks — mass action, a concentration, events on the time (00028, 00032: the
-clock stops at the event inside a step) and a general law (00034): the summary's per-step mean and Fano factor of each variable meet
-the suite's criterion against the exact results, as the well-mixed runs do
+clock stops at the event inside a step) and a general law (00034): the summary's per-step
+mean and Fano factor of each variable meet the suite's criterion against the exact results, as the well-mixed runs do
 (tests/agents/test_sbml_suite.py). Cases whose counts stay near-normal, so the
 uncorrected Y applies (the summary holds moments, not the cells' fourth moments). The
 outputs are the same cells at successive times, so a chance excursion tends to bring
