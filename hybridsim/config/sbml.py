@@ -250,6 +250,9 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
     rules = tuple((species.index(n), prepare(e, f"the assignment rule of {n!r}"))
                   for n, e in assigned.items() if n in species)
     ruled = {species[s] for s, _ in rules}
+    for s, e in rules:  # a ruled species starts at its rule's value (its initialAmount is overridden)
+        start = _value(e, {**variable, **{n: a for n, a in zip(species, initial) if n not in ruled}})
+        initial[s] = start if start is not None else initial[s]
 
     reactions = []
     for i in range(model.getNumReactions()):

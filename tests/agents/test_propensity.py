@@ -220,3 +220,32 @@ def test_an_event_setting_a_count_that_is_not_whole_stops_naming_the_event(start
     with pytest.raises(InputError, match=r"event 'start' of network .* sets a species to a value that is not a "
                                          r"count of molecules in cell 0"):
         simulate_well_mixed(str(path), 2, [1.0], seed=1)
+
+
+def test_initial_assignments_and_a_species_rule_set_the_starting_counts(tmp_path):
+    """An initial assignment A = 2·k (k = 3) sets A's count at the start, and the
+    species y of the rule y = 2·A starts at 12 rather than its initialAmount 0."""
+    text = SBML_HEAD_SIMPLE.replace("</listOfParameters>", "</listOfParameters><listOfInitialAssignments>"
+                                    "<initialAssignment symbol=\"A\"><math xmlns=\"http://www.w3.org/1998/Math/MathML\">"
+                                    "<apply><times/><cn>2</cn><ci>k</ci></apply></math></initialAssignment>"
+                                    "</listOfInitialAssignments><listOfRules><assignmentRule variable=\"y\"><math "
+                                    "xmlns=\"http://www.w3.org/1998/Math/MathML\"><apply><times/><cn>2</cn><ci>A</ci>"
+                                    "</apply></math></assignmentRule></listOfRules>")
+    path = tmp_path / "start.xml"
+    path.write_text(text)
+    net = load_network(str(path))
+    assert net.initial == (6, 12)
+    counts = simulate_well_mixed(str(path), 50, [0.0, 1.0], seed=1)
+    assert np.all(counts[:, :, 1] == 2 * counts[:, :, 0]) and np.all(counts[0, :, 0] == 6)
+
+
+SBML_HEAD_SIMPLE = """<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="m">
+<listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
+<listOfSpecies><species id="A" compartment="c" initialAmount="1" hasOnlySubstanceUnits="true"
+ boundaryCondition="false" constant="false"/><species id="y" compartment="c" initialAmount="0"
+ hasOnlySubstanceUnits="true" boundaryCondition="false" constant="false"/></listOfSpecies>
+<listOfParameters><parameter id="k" value="3" constant="true"/></listOfParameters>
+<listOfReactions><reaction id="death" reversible="false"><listOfReactants><speciesReference species="A"
+ stoichiometry="1" constant="true"/></listOfReactants><kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML">
+ <apply><times/><cn>0.5</cn><ci>A</ci></apply></math></kineticLaw></reaction></listOfReactions></model></sbml>"""

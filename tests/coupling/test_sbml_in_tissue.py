@@ -1,6 +1,7 @@
 """SBML Test Suite cases as the networks of a tissue's cells (cells that do not move, no
-fields) on 2 ranks — mass action, a concentration, events on the time (00028, 00032: the
-clock stops at the event inside a step) and a general law (00034): the summary's per-step
+fields) on 2 ranks — mass action, a concentration, an assignment rule (00019), events on the
+time (00028, 00032: the clock stops at the event inside a step) and on the state (00033), and
+a general law (00034): the summary's per-step
 mean and Fano factor of each variable meet the suite's criterion against the exact results, as the well-mixed runs do
 (tests/agents/test_sbml_suite.py). Cases whose counts stay near-normal, so the
 uncorrected Y applies (the summary holds moments, not the cells' fourth moments). The
@@ -35,7 +36,7 @@ initial = {{ count = {cells} }}
 """
 
 
-@pytest.mark.parametrize("case", ("00001", "00011", "00020", "00028", "00030", "00032", "00034"))
+@pytest.mark.parametrize("case", ("00001", "00011", "00019", "00020", "00028", "00030", "00032", "00033", "00034"))
 def test_a_suite_case_in_the_cells_of_a_tissue_meets_the_suites_criterion(tmp_path, mpirun, case):
     files = case_files(SUITE / case)
     settings = _settings(files["settings"])
