@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from .agents.bodies import substep_bytes
-from .agents.population import columns_of
+from .agents.description import columns_of
 from .agents.store import GROWTH
 from .config import Config
 from .errors import InputError

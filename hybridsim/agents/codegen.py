@@ -37,7 +37,7 @@ from hybridsim.agents.rng import STREAM_SSA, stream_key, uniform_pair
 
 
 STATUS_NEGATIVE, STATUS_ASSIGNMENT = 1, 2
-"""``status[0]`` after a kernel call: a propensity was negative or not a number
+"""``status[0]`` after a kernel call: a propensity was negative, infinite or not a number
 (``status[1]`` the reaction), an event set a species to a value that is not a
 count (``status[1]`` the event); ``status[2]`` is the cell's row."""
 
@@ -63,9 +63,9 @@ def _propensity_expr(j: int, net: CompiledNetwork) -> str:
 def _set_propensity(j: int, net: CompiledNetwork) -> list[str]:
     """``a<j> = …``; a general law is checked (a negative or NaN propensity stops the kernel)."""
     lines = [f"a{j} = {_propensity_expr(j, net)}"]
-    if net.laws and net.laws[j]:
-        lines += [f"if not a{j} >= 0.0:", f"    status[0] = {STATUS_NEGATIVE}", f"    status[1] = {j}",
-                  "    status[2] = i", "    return events"]
+    if net.laws and net.laws[j]:  # (a division by zero gives inf or NaN here: numba's numpy error model)
+        lines += [f"if not (a{j} >= 0.0 and a{j} < math.inf):", f"    status[0] = {STATUS_NEGATIVE}",
+                  f"    status[1] = {j}", "    status[2] = i", "    return events"]
     return lines
 
 
@@ -155,7 +155,7 @@ def kernel_source(net: CompiledNetwork, n_species: int) -> str:
     per_agent += [f"params[i, {k}] = p{k}" for k in range(net.n_parameters)]
     per_agent += [f"flags[i, {q}] = e{q}" for q in range(len(net.events))]
     lines = [
-        "@njit(cache=True)",
+        "@njit(cache=True, error_model=\"numpy\")",
         "def advance(counts, ids, rate, modulated, factors, interval, seed, step, exports, params, flags, status):",
         "    k0, k1 = stream_key(seed, STREAM_SSA)",
         "    events = 0",

@@ -88,7 +88,8 @@ class NetworkIntegrator:
         if kind == STATUS_NEGATIVE:
             r = self.network.reactions[index]
             raise InputError(f"reaction {r.name!r} of network {self.network.source!r}: its propensity "
-                             f"{expression.to_text(r.law)} is negative or not a number in cell {ids[row]} ({state})")
+                             f"{expression.to_text(r.law)} is negative, infinite or not a number in cell {ids[row]} "
+                             f"({state})")
         event = [e for e in self.network.events if e.time is None][index]
         raise InputError(f"event {event.name!r} of network {self.network.source!r} sets a species to a value that "
                          f"is not a count of molecules in cell {ids[row]} ({state})")

@@ -36,7 +36,7 @@ def cmd_check(args, petsc_args: list[str]) -> int:
 
         lines += describe_field_scales(config, ranks)
     if config.agents is not None:
-        from ..agents.population import describe_population
+        from ..agents.description import describe_population
         from ..io.agent_input import check_file, placement_count
 
         agents = config.agents

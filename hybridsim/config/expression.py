@@ -17,8 +17,8 @@ dataclasses):
 Written in TOML as Python-like text (:func:`parse`: ``"vmax * S / (Km + S)"``,
 ``"k * P^2"`` or ``"k * P**2"``, ``"piecewise(k1, X > 10, k2)"``, ``"a if X > 10
 else b"``); read from SBML's MathML by :mod:`.sbml` (function definitions inlined).
-:func:`to_python` writes one as numba-ready source, :func:`evaluate` computes it
-on numpy arrays. Standard library and numpy only.
+:func:`to_python` writes one as numba-ready source, :func:`value` computes it
+on numbers (:func:`hybridsim.agents.assignments.evaluate` on arrays). Standard library only.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable, Mapping
-
-import numpy as np
 
 from ..errors import InputError
 
@@ -177,10 +175,9 @@ def fold(e: Expr) -> Expr:
     kids = tuple(fold(k) for k in _children(e))
     e = _rebuild(e, kids)
     if e[0] not in ("num", "sym") and all(k[0] == "num" for k in kids):
-        with np.errstate(all="ignore"):
-            value = evaluate(e, {})
-        if np.ndim(value) == 0 and np.isfinite(value):
-            return num(float(value))
+        result = value(e, {})
+        if math.isfinite(result):
+            return num(result)
     return e
 
 
@@ -215,45 +212,43 @@ def to_python(e: Expr, name_of: Callable[[str], str]) -> str:
     raise ValueError(f"not an expression: {e!r}")
 
 
-_NP_FUNC = {"exp": np.exp, "log": np.log, "log10": np.log10, "sqrt": np.sqrt, "abs": np.abs,
-            "floor": np.floor, "ceil": np.ceil}
-_NP_BIN = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power}
-_NP_CMP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
-           "!=": np.not_equal}
+_MATH_FUNC = {"exp": math.exp, "log": math.log, "log10": math.log10, "sqrt": math.sqrt, "abs": abs,
+              "floor": math.floor, "ceil": math.ceil, "min": min, "max": max}
+_MATH_BIN = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+             "/": lambda a, b: a / b if b else math.copysign(math.inf, a) if a else math.nan,
+             "**": lambda a, b: math.pow(a, b)}
+_MATH_CMP = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+             ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
 
 
-def evaluate(e: Expr, values: Mapping[str, object]):
-    """``e`` elementwise on numpy arrays (or numbers) given for its names."""
+def value(e: Expr, values: Mapping[str, float]) -> float:
+    """``e`` as one number, from the numbers given for its names (standard library;
+    :func:`hybridsim.agents.assignments.evaluate` computes on arrays). A value outside
+    a function's domain is NaN."""
     kind = e[0]
-    if kind == "num":
-        return e[1]
-    if kind == "sym":
-        return np.asarray(values[e[1]], dtype=float)
-    if kind == "bin":
-        return _NP_BIN[e[1]](np.asarray(evaluate(e[2], values), dtype=float), evaluate(e[3], values))
-    if kind == "neg":
-        return np.negative(evaluate(e[1], values))
-    if kind == "call":
-        args = [evaluate(a, values) for a in e[2]]
-        if e[1] in ("min", "max"):
-            reduce = np.minimum if e[1] == "min" else np.maximum
-            out = args[0]
-            for a in args[1:]:
-                out = reduce(out, a)
-            return out
-        return _NP_FUNC[e[1]](args[0])
-    if kind == "cmp":
-        return _NP_CMP[e[1]](evaluate(e[2], values), evaluate(e[3], values))
-    if kind in ("and", "or"):
-        combine = np.logical_and if kind == "and" else np.logical_or
-        out = evaluate(e[1][0], values)
-        for a in e[1][1:]:
-            out = combine(out, evaluate(a, values))
-        return out
-    if kind == "not":
-        return np.logical_not(evaluate(e[1], values))
-    if kind == "if":
-        return np.where(evaluate(e[1], values), evaluate(e[2], values), evaluate(e[3], values))
+    try:
+        if kind == "num":
+            return e[1]
+        if kind == "sym":
+            return float(values[e[1]])
+        if kind == "bin":
+            return float(_MATH_BIN[e[1]](value(e[2], values), value(e[3], values)))
+        if kind == "neg":
+            return -value(e[1], values)
+        if kind == "call":
+            return float(_MATH_FUNC[e[1]](*(value(a, values) for a in e[2])))
+        if kind == "cmp":
+            return float(_MATH_CMP[e[1]](value(e[2], values), value(e[3], values)))
+        if kind == "and":
+            return float(all(value(a, values) for a in e[1]))
+        if kind == "or":
+            return float(any(value(a, values) for a in e[1]))
+        if kind == "not":
+            return float(not value(e[1], values))
+        if kind == "if":
+            return value(e[2], values) if value(e[1], values) else value(e[3], values)
+    except (ValueError, OverflowError):
+        return math.nan
     raise ValueError(f"not an expression: {e!r}")
 
 

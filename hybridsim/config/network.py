@@ -41,7 +41,7 @@ counts, the network's parameters and field concentrations, in molecules/min::
     propensity = "vmax * S / (Km + S)"       # the propensity itself: no C(x, ν) applied
 
 An expression is evaluated as written (``"k * P * (P - 1) / 2"`` for a dimerisation);
-one that would be negative or not a number stops the run with a line naming the
+one that would be negative, infinite or not a number stops the run with a line naming the
 reaction. Propensities may not read the time (they must stay constant between
 events for the direct method to be exact). Mass-action ``rate`` s keep their faster
 kernel; the two forms mix freely in one network. Standard library only.

@@ -333,7 +333,7 @@ def _value(e: Expr, values: dict) -> float | None:
     """The number ``e`` comes to from ``values``, or None if it reads anything else."""
     if expression.symbols(e) - {k for k, v in values.items() if v is not None}:
         return None
-    return float(expression.evaluate(e, {k: v for k, v in values.items() if v is not None}))
+    return expression.value(e, {k: v for k, v in values.items() if v is not None})
 
 
 def _event(mathml: _Math, event, where: str, prepare, species: list[str], variable: dict,

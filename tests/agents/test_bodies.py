@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from hybridsim.agents.bodies import contact_step, radius_of, substep_bytes
-from hybridsim.agents.population import CellPopulation, columns_of
+from hybridsim.agents.description import columns_of
+from hybridsim.agents.population import CellPopulation
 from hybridsim.config import parse_config
 
 CONFIG = """

@@ -183,7 +183,7 @@ def test_pair_strengths_are_the_geometric_mean_of_the_types_unless_the_table_giv
 
 
 def test_check_reports_the_memory_per_cell_of_a_multi_type_run_as_the_store_holds_it():
-    from hybridsim.agents.population import columns_of, describe_population
+    from hybridsim.agents.description import columns_of, describe_population
 
     text = CHANGES.format(unshared="drop").replace("initial = { count = 0 }",
                                                    "initial = { count = 0 }\nbody = { radius = 5.0 }")

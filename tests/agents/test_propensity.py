@@ -94,10 +94,13 @@ def test_piecewise_min_and_max_switch_a_rate_at_a_count():
     assert abs(x.mean() - mean) < 5 * math.sqrt(var / n), (x.mean(), mean)
 
 
-def test_a_propensity_that_turns_negative_stops_with_the_reaction_and_the_cell():
-    net = {"species": {"X": 2}, "reactions": [{"name": "decay", "reactants": {"X": 1}, "propensity": "X - 3"}]}
-    with pytest.raises(InputError, match=r"reaction 'decay' .* propensity X - 3\.0 is negative or not a number "
-                                         r"in cell \d+ \(X = 2\)"):
+@pytest.mark.parametrize("law, text", [("X - 3", r"X - 3\.0"), ("1 / (X - 2)", r"1\.0 / \(X - 2\.0\)")])
+def test_a_propensity_that_turns_negative_or_infinite_stops_with_the_reaction_and_the_cell(law, text):
+    """X − 3 < 0 and 1/(X − 2) = 1/0 at X = 2: each stops with the reaction, its
+    expression, the cell and its counts (numba divides by zero as numpy does)."""
+    net = {"species": {"X": 2}, "reactions": [{"name": "decay", "reactants": {"X": 1}, "propensity": law}]}
+    with pytest.raises(InputError, match=rf"reaction 'decay' .* propensity {text} is negative, infinite or not a "
+                                         r"number in cell \d+ \(X = 2\)"):
         simulate_well_mixed(net, 3, [50.0], seed=1)
 
 

@@ -96,13 +96,15 @@ reactions = [{ products = { M = 1 }, rate = RATE }]
 [agents]
 initial = INITIAL
 """
-MICHAELIS_MENTEN_SBML = """<?xml version="1.0" encoding="UTF-8"?>
+RATE_RULE_SBML = """<?xml version="1.0" encoding="UTF-8"?>
 <sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="m">
 <listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
 <listOfSpecies><species id="A" compartment="c" initialAmount="5" hasOnlySubstanceUnits="true"
  boundaryCondition="false" constant="false"/></listOfSpecies>
 <listOfParameters><parameter id="k" value="1" constant="true"/><parameter id="K" value="2" constant="true"/>
-</listOfParameters><listOfReactions><reaction id="deg" reversible="false"><listOfReactants>
+<parameter id="q" value="0" constant="false"/></listOfParameters><listOfRules><rateRule variable="q"><math
+ xmlns="http://www.w3.org/1998/Math/MathML"><cn>1</cn></math></rateRule></listOfRules>
+<listOfReactions><reaction id="deg" reversible="false"><listOfReactants>
 <speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants><kineticLaw>
 <math xmlns="http://www.w3.org/1998/Math/MathML"><apply><divide/><apply><times/><ci>k</ci><ci>A</ci></apply>
 <apply><plus/><ci>K</ci><ci>A</ci></apply></apply></math></kineticLaw></reaction></listOfReactions>
@@ -122,9 +124,9 @@ AGENT_CASES = {
         "network.reactions[0].rate.field names 'ligand', which is not a field species ('cytokine')"),
     "missing network file": (
         'network = "absent.toml"\n' + _agents().replace(INLINE_NETWORK, ""), "absent.toml' does not exist"),
-    "SBML outside the mass-action subset": (
-        'network = "mm.xml"\n' + _agents().replace(INLINE_NETWORK, ""),
-        "kinetic law 'k * A / (K + A)' of reaction 'deg' is not a stochastic mass-action propensity"),
+    "SBML outside what is simulated": (
+        'network = "rule.xml"\n' + _agents().replace(INLINE_NETWORK, ""),
+        "rate rule on 'q' (a continuous change between reaction events) is not supported"),
     # only the rank that reads the last rows of the file sees the bad one: every rank must stop
     "agent file row outside the domain, seen by one rank": (
         _agents(initial='{ file = "cells.csv" }'), "agent 3 at (50.0, 150.0) µm lies outside the domain"),
@@ -135,7 +137,7 @@ AGENT_CASES = {
 @pytest.mark.parametrize("case", list(AGENT_CASES))
 def test_bad_agent_input_gives_one_line_and_exit_code_2_on_two_ranks(tmp_path, case, mpirun, one_error_line):
     text, expected = AGENT_CASES[case]
-    (tmp_path / "mm.xml").write_text(MICHAELIS_MENTEN_SBML)
+    (tmp_path / "rule.xml").write_text(RATE_RULE_SBML)
     (tmp_path / "cells.csv").write_text("x,y,M\n10.0,10.0,1\n20.0,20.0,2\n30.0,30.0,3\n50.0,150.0,4\n")
     result = mpirun.hybridsim(2, "run", _config(tmp_path, text), "-o", str(tmp_path / "out"))
     one_error_line(result, 2, expected)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from hybridsim.agents import load_network, simulate_well_mixed
+from hybridsim.agents.assignments import evaluate
 from hybridsim.agents.compiled import compile_network
-from hybridsim.config import expression
 from hybridsim.errors import InputError
 
 EXAMPLES = "examples/networks"
@@ -113,7 +113,7 @@ def test_a_stochastic_law_is_the_propensity_itself(tmp_path, law, c):
     reaction = load_network(str(path)).reactions[0]
     if c is None:
         assert reaction.law is not None
-        assert expression.evaluate(reaction.law, {"A": np.array([5.0, 7.0])}) == pytest.approx([25.0, 49.0])
+        assert evaluate(reaction.law, {"A": np.array([5.0, 7.0])}) == pytest.approx([25.0, 49.0])
         return
     assert reaction.law is None and reaction.rate == pytest.approx(c)
 
