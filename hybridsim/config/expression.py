@@ -192,7 +192,9 @@ def to_python(e: Expr, name_of: Callable[[str], str]) -> str:
     gives each name's variable)."""
     kind = e[0]
     if kind == "num":
-        return repr(e[1]) if math.isfinite(e[1]) else f"float({str(e[1])!r})"
+        if math.isfinite(e[1]):
+            return repr(e[1])
+        return "math.nan" if math.isnan(e[1]) else ("math.inf" if e[1] > 0 else "(-math.inf)")
     if kind == "sym":
         return name_of(e[1])
     if kind == "bin":
@@ -252,19 +254,44 @@ def value(e: Expr, values: Mapping[str, float]) -> float:
     raise ValueError(f"not an expression: {e!r}")
 
 
+_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7, "**": 8}
+
+
+def _precedence(e: Expr) -> int:
+    kind = e[0]
+    if kind == "bin":
+        return _PRECEDENCE[e[1]]
+    if kind == "if":
+        return 0
+    return _PRECEDENCE.get(kind, 9)
+
+
 def to_text(e: Expr) -> str:
-    """``e`` written for people (``^`` for powers)."""
-    def name(n: str) -> str:
-        return n
-    text = to_python(e, name).replace("**", "^")
-    return text[1:-1] if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]) else text
+    """``e`` written for people, in the language's own words (``^`` for powers,
+    ``sqrt(x)``, numbers as short as they go, parentheses only where needed)."""
+    kind, mine = e[0], _precedence(e)
 
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += ch == "("
-        depth -= ch == ")"
-        if depth < 0:
-            return False
-    return depth == 0
+    def side(child: Expr, right: bool = False) -> str:
+        text = to_text(child)
+        theirs = _precedence(child)
+        # a right operand of - / ^ of the same precedence, or a left one of ^, needs them too
+        tight = right and kind == "bin" and e[1] in ("-", "/") or kind == "bin" and e[1] == "**" and not right
+        return f"({text})" if theirs < mine or (theirs == mine and tight) else text
+    if kind == "num":
+        return f"{e[1]:g}" if math.isfinite(e[1]) else str(e[1])
+    if kind == "sym":
+        return e[1]
+    if kind in ("bin", "cmp"):
+        op = "^" if e[1] == "**" else e[1]
+        return f"{side(e[2])} {op} {side(e[3], True)}"
+    if kind == "neg":
+        return f"-{side(e[1])}"
+    if kind == "call":
+        return f"{e[1]}({', '.join(to_text(a) for a in e[2])})"
+    if kind in ("and", "or"):
+        return f" {kind} ".join(side(a) for a in e[1])
+    if kind == "not":
+        return f"not {side(e[1])}"
+    if kind == "if":
+        return f"{side(e[2])} if {side(e[1])} else {side(e[3])}"
+    raise ValueError(f"not an expression: {e!r}")

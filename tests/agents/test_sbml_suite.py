@@ -29,7 +29,7 @@ def test_check_lists_a_networks_events_in_the_cells_of_a_tissue(tmp_path, hybrid
                       't_end = 1.0\n[agents]\ninitial = { count = 1 }\n')
     result = hybridsim_cli("check", str(config))
     assert result.returncode == 0, result.stderr
-    assert "event reset: when time >= 25: X = 50.0" in result.stdout
+    assert "event reset: when time >= 25: X = 50" in result.stdout
 
 
 def test_the_suite_is_all_there():
