@@ -96,7 +96,8 @@ def test_piecewise_min_and_max_switch_a_rate_at_a_count():
 
 
 @pytest.mark.parametrize("law, text", [("X - 3", r"X - 3"), ("1 / (X - 2)", r"1 / \(X - 2\)"),
-                                       ("piecewise(1, X > 5)", r"1 if X > 5 else nan"), ("exp(X * 400)", r"exp\(X \* 400\)")])
+                                       ("piecewise(1, X > 5)", r"1 if X > 5 else nan"),
+                                       ("exp(X * 400)", r"exp\(X \* 400\)")])
 def test_a_propensity_that_turns_negative_or_infinite_stops_with_the_reaction_and_the_cell(law, text):
     """At X = 2: X − 3 < 0, 1/(X − 2) = 1/0, a piecewise without its otherwise is NaN,
     e^800 overflows: each stops with the reaction, its expression as written, the cell
