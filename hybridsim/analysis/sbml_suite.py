@@ -110,3 +110,57 @@ def run_suite(root: Path, runs: int, seed: int = 1, allowed: int = 1, corrected:
     """Every case directory ``NNNNN`` under ``root``, in order."""
     return [run_case(d, runs, seed, allowed, corrected) for d in sorted(Path(root).iterdir()) if d.is_dir()
             and d.name.isdigit()]
+
+
+TISSUE = """seed = {seed}
+network = "{model}"
+[domain]
+size = [300.0, 300.0]
+cells = [6, 6]
+[time]
+dt = 1.0
+t_end = {duration}
+[output]
+interval = 1.0
+[agents]
+initial = {{ count = {cells} }}
+"""
+"""A run config whose ``cells`` cells (which do not move; no fields) carry a case's
+network; the summary's rows are the case's output times (every minute)."""
+
+
+def tissue_config(directory: Path, cells: int, seed: int = 2) -> str:
+    """:data:`TISSUE` for the case in ``directory``."""
+    files = case_files(directory)
+    duration = float(_settings(files["settings"])["duration"])
+    return TISSUE.format(seed=seed, model=files["model"], duration=duration, cells=cells)
+
+
+def judge_summary(directory: Path, rows, cells: int, allowed: int = 3) -> CaseResult:
+    """The suite's criterion on a tissue run's ``summary.csv`` rows (a numpy record
+    array): Z from each variable's mean, Y from its variance (the summary's Fano factor
+    times its mean, over n, made unbiased), the uncorrected Y (the summary holds no fourth
+    moments). ``allowed`` excursions per variable: the outputs are the same cells at
+    successive times, so a chance excursion tends to bring its neighbours along (the suite
+    calls 2–3 worth a look)."""
+    files = case_files(directory)
+    settings = _settings(files["settings"])
+    header, mean = _table(files["mean"])
+    _, sd = _table(files["sd"])
+    result = CaseResult(Path(directory).name, True)
+    if len(rows["time"]) != len(mean) or not np.allclose(rows["time"], mean[:, 0]):
+        return CaseResult(result.case, False, refused="the run's output times are not the case's")
+    for v in (x.strip() for x in settings["variables"].split(",") if x.strip()):
+        mu, sigma = mean[:, header.index(v)], sd[:, header.index(v)]
+        live = sigma > 0
+        m = rows[f"{v}_mean"][live]
+        variance = rows[f"{v}_fano"][live] * m * cells / (cells - 1)
+        z = np.sqrt(cells) * (m - mu[live]) / sigma[live]
+        y = np.sqrt(cells / 2) * (variance / sigma[live] ** 2 - 1)
+        exact = int(np.sum(np.abs(rows[f"{v}_mean"][~live] - mu[~live]) > 1e-9))
+        bad = (int(np.sum(np.abs(z) >= Z_BOUND)) + exact, int(np.sum(np.abs(y) >= Y_BOUND)) + exact)
+        result.excursions[v] = bad
+        result.worst[v] = (float(np.abs(z).max(initial=0.0)), float(np.abs(y).max(initial=0.0)))
+        if max(bad) > allowed:
+            result.passed = False
+    return result
