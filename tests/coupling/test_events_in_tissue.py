@@ -15,24 +15,14 @@ import h5py
 import numpy as np
 import pytest
 
+from hybridsim.analysis.sbml_suite import TISSUE
+
 sys.path.insert(0, str(Path(__file__).parents[1] / "agents"))
 from test_sbml_suite import _reset_chain_mean_sd  # noqa: E402  (the exact solution of the case's master equation)
 
 MODEL = Path(__file__).parents[1] / "data" / "sbml-test-suite-stochastic" / "00033" / "00033-sbml-l3v2.xml"
 CELLS = 3000
-STILL = f"""seed = 2
-network = "{MODEL}"
-[domain]
-size = [300.0, 300.0]
-cells = [6, 6]
-[time]
-dt = 1.0
-t_end = 30.0
-[output]
-interval = 3.0
-[agents]
-initial = {{ count = {CELLS} }}
-"""
+STILL = TISSUE.format(seed=2, model=MODEL, duration=30.0, cells=CELLS)  # cells that do not move, no fields
 KICK = """<event id="kick" useValuesFromTriggerTime="true"><trigger initialValue="false" persistent="true">
 <math xmlns="http://www.w3.org/1998/Math/MathML"><apply><geq/><csymbol encoding="text"
  definitionURL="http://www.sbml.org/sbml/symbols/time">t</csymbol><cn>12.5</cn></apply></math></trigger>
@@ -134,7 +124,7 @@ def test_a_parameter_an_event_sets_is_kept_per_cell_in_the_store(tmp_path, mpiru
     model = tmp_path / "start.xml"
     model.write_text(START_EVENT)
     config = tmp_path / "run.toml"
-    config.write_text(STILL.replace(str(MODEL), str(model)).replace("t_end = 30.0", "t_end = 6.0"))
+    config.write_text(TISSUE.format(seed=2, model=model, duration=6.0, cells=CELLS))
     result = mpirun.hybridsim(2, "run", str(config), "-o", str(tmp_path / "out"), "--quiet")
     assert result.returncode == 0, result.stderr
     rows = np.genfromtxt(tmp_path / "out" / "summary.csv", delimiter=",", names=True)
