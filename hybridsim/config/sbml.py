@@ -137,7 +137,11 @@ class _Math:
 
 
 def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Network:
-    """Read the stochastic network in the SBML file at ``path``."""
+    """Read the stochastic network in the SBML file at ``path``.
+
+    ``fields`` names the field species of a tissue run: a global parameter with one of
+    those ids is read from the field's local concentration at each cell instead of its
+    value in the file (None: a well-mixed run, every parameter has its file value)."""
     libsbml = _libsbml()
     where = f"SBML file {str(path)!r}"
     doc = libsbml.readSBMLFromFile(str(path))
@@ -178,6 +182,17 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
         par = model.getParameter(i)
         value = par.getValue() if par.isSetValue() else math.nan
         (constants if par.getConstant() else variable)[par.getId()] = value
+    # in a tissue, a global parameter named like a field of the run reads that field's
+    # concentration at the cell (its value in the file is what a well-mixed run uses)
+    bound = {name for name in list(constants) + list(variable) if fields and name in fields
+             and model.getParameter(name) is not None}
+    for name in sorted(bound):
+        if name in set_by_events_of(model):
+            reject(f"an event setting {name!r}, which reads the field {name!r} in this run")
+        if model.getInitialAssignment(name) is not None or model.getAssignmentRule(name) is not None:
+            reject(f"a rule or initial assignment setting {name!r}, which reads the field {name!r} in this run")
+        constants.pop(name, None)
+        variable.pop(name, None)
 
     # rules: assignment rules are substituted (parameters) or kept (species)
     assigned: dict[str, Expr] = {}
@@ -240,7 +255,8 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
 
     def prepare(e: Expr, what: str, *, time: bool = False) -> Expr:
         e = expression.fold(expression.substitute(e, replace))
-        unknown = expression.symbols(e) - set(species) - set(variable) - ({"time"} if time else set())
+        unknown = (expression.symbols(e) - set(species) - set(variable) - bound
+                   - ({"time"} if time else set()))
         if "time" in unknown:
             reject(f"{what} reading the time (a propensity must stay constant between reaction events)")
         if unknown:
@@ -295,7 +311,7 @@ def read_sbml(path: str | Path, *, fields: tuple[str, ...] | None = None) -> Net
             if species[f] not in reads:  # a source the law does not read: no part of it
                 reactants.pop(f)
                 products.pop(f, None)
-        rate = _mass_action_constant(e, reactants, species) if not reads & set(variable) else None
+        rate = _mass_action_constant(e, reactants, species) if not reads & (set(variable) | bound) else None
         if rate is not None:
             if rate < 0:
                 raise InputError(f"{where}: reaction {rid!r} has a negative rate constant ({rate:g})")
