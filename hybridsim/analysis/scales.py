@@ -97,7 +97,7 @@ def describe_field_scales(config: Config, ranks: int) -> list[str]:
     L = max(d.size)
     lines = [f"scales (L = {L:g} µm, the largest extent; k includes uptake vmax/km and by cells ρ·u):",
              f"  {'species':<14}{'D µm²/min':>12}{'k 1/min':>11}{'ℓ=√(D/k) µm':>14}"
-             f"{'Da=(L/ℓ)²':>12}{'L²/D min':>11}{'ν=DΔtΣh⁻²':>12}  preconditioner of CG"]
+             f"{'Da=(L/ℓ)²':>12}{'L²/D min':>11}{'ν=DΔtΣh⁻²':>12}  solver"]
     procs = default_proc_sizes(d.cells, ranks)
     for s in config.species:
         sc = species_scales(config, s)

@@ -137,7 +137,9 @@ def _describe_run(comm, args, config, sim) -> None:
               f"{'×'.join(map(str, config.domain.cells))} cells, {len(config.species)} species, "
               f"{config.time.n_steps} steps to t = {config.time.t_end:g} min", args.quiet)
     for name, solver in sim.solvers.items():
-        say(comm, f"  species {name}: {solver.method} preconditioner (options prefix -{solver.prefix})", args.quiet)
+        how = ("matrix-free Jacobi–Chebyshev" if solver.method == "chebyshev"
+               else f"PETSc {solver.ksp.getType()} with {solver.ksp.getPC().getType()} preconditioner")
+        say(comm, f"  species {name}: {solver.method} solver ({how}; options prefix -{solver.prefix})", args.quiet)
     if sim.population is not None:
         agents = config.agents
         for cell in agents.types:

@@ -33,7 +33,7 @@ from .species import Species, parse_species
 
 SCHEMES = ("backward_euler", "crank_nicolson")
 SPLITTINGS = ("lie", "strang")
-SOLVER_METHODS = ("auto", "jacobi", "multigrid", "hypre")
+SOLVER_METHODS = ("auto", "chebyshev", "jacobi", "multigrid", "hypre")
 SEED_LIMIT = 1 << 56  # the Philox key holds a 56-bit seed and an 8-bit stream number
 MOLECULES_PER_UM3_PER_NM = 0.602214076  # 1 nM = 6.02214076e23 per mol · 1e-9 mol/L · 1e-15 L/µm³
 

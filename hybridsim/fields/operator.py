@@ -85,7 +85,9 @@ def assemble_operator(grid: Grid, species: Species):
     ``b`` holds the Dirichlet and Neumann data, so that the semi-discrete model
     is ``dc/dt = −L c + b + s``. Units: L in 1/min, b in concentration/min.
 
-    Returns ``(L, b)`` as a PETSc matrix and a global vector.
+    Returns ``(L, b, faces)``: a PETSc matrix, a global vector and the face
+    coefficients of ``L`` per axis (see :func:`_face_coefficients`), which the
+    matrix-free solver (:mod:`.chebyshev`) reads.
     """
     PETSc = get_petsc()
     dim = grid.dim
@@ -111,10 +113,34 @@ def assemble_operator(grid: Grid, species: Species):
         D_ghost, decay, h2, np.asarray(grid.spacing, dtype=float), np.asarray(factors, dtype=float), kinds, values)
     cols = cols.astype(PETSc.IntType)
 
+    faces = _face_coefficients(grid, rows, cols, vals)
     L = create_matrix(grid.da)
     L.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
     L.setValuesLocalRCV(rows[:, None].astype(PETSc.IntType), cols, vals, addv=PETSc.InsertMode.ADD_VALUES)
     L.assemble()
     b = grid.global_vec()
     grid.view(b)[...] = rhs.reshape(grid.counts, order="F")
-    return L, b
+    return L, b, faces
+
+
+def _face_coefficients(grid: Grid, rows, cols, vals) -> list:
+    """Per axis, the coefficient of ``L`` between each cell and its upper neighbour
+    (1/min) on the owned box padded by one cell on every side (arrays of shape
+    ``counts + 2``, Fortran order; 0 where no face is), or one float when every face
+    this rank touches has the same (uniform D)."""
+    counts = np.array(grid.counts)
+    padded = tuple(counts + 2)
+    owned = np.unravel_index(np.arange(grid.n_local), grid.counts, order="F")
+    faces = []
+    for a in range(grid.dim):
+        present = [cols[:, 1 + 2 * a + side] >= 0 for side in (0, 1)]
+        existing = np.concatenate([-vals[present[side], 1 + 2 * a + side] for side in (0, 1)])
+        if existing.size == 0 or np.all(existing == existing[0]):
+            faces.append(float(existing[0]) if existing.size else 0.0)
+            continue
+        w = np.zeros(padded, order="F")
+        for side, shift in ((1, 1), (0, 0)):  # the upper face of cell i is at i + 1, the lower at i (padded)
+            index = tuple(owned[b][present[side]] + (shift if b == a else 1) for b in range(grid.dim))
+            w[index] = -vals[present[side], 1 + 2 * a + side]
+        faces.append(w)
+    return faces

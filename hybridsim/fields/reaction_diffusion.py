@@ -56,6 +56,7 @@ from ..geometry import region_mask
 from ..parallel.grid import Grid
 from ..parallel.krylov import check_converged
 from ..parallel.petsc import get_petsc
+from .chebyshev import JacobiChebyshev
 from .multigrid import MultigridHierarchy
 from .operator import assemble_operator, source_rate
 from .solvers import configure_ksp, diffusion_number
@@ -94,7 +95,7 @@ class ReactionDiffusion:
         self.grid = grid
         self.species = species
         self.theta = 1.0 if scheme == "backward_euler" else 0.5
-        self.L, self.boundary = assemble_operator(grid, species)
+        self.L, self.boundary, faces = assemble_operator(grid, species)
         self.prefix = f"rd_{species.name}_"
         points = grid.cell_centers()
         self._sources = []
@@ -124,12 +125,21 @@ class ReactionDiffusion:
         self._variable_diagonal = species.uptake is not None or agent_uptake
         self._extra = grid.global_vec() if self._variable_diagonal else None
         self.hierarchy = hierarchy if hierarchy is not None else MultigridHierarchy(grid)
+        self.matrix_free = None  # the Jacobi–Chebyshev solver, when the method is "chebyshev"
+        self._a_diagonal = None  # diag(A), which it reads
         self._build_system(dt)
         self.ksp = PETSc.KSP().create(comm=self.L.getComm())
         self.method = configure_ksp(
             self.ksp, self.A, self.hierarchy, solver, prefix=self.prefix, parent_prefix="rd_",
             diffusion_number=diffusion_number(dt, max(species.D.all_values()), grid.spacing),
         )
+        if self.method == "chebyshev":
+            self.matrix_free = JacobiChebyshev(
+                grid, faces, rtol=solver.rtol, atol=solver.atol, max_iterations=solver.max_iterations,
+                what=f"the reaction–diffusion solve of species {species.name!r}",
+                advice="raise solver.max_iterations or loosen solver.rtol")
+            self._a_diagonal = self.A.getDiagonal()
+            self.matrix_free.set_weights(self.theta, dt)
         if self._variable_diagonal and self.ksp.getPC().getType() not in ("jacobi", "none"):
             # only the diagonal changes between steps: keep the expensive preconditioners
             # (Jacobi is rebuilt: it costs nothing and a stale one can stall CG when cells
@@ -156,6 +166,9 @@ class ReactionDiffusion:
             if self._diagonal is not None:
                 self._diagonal.destroy()
             self._diagonal = self.A.getDiagonal()
+        if self.matrix_free is not None:
+            self.A.getDiagonal(self._a_diagonal)
+            self.matrix_free.set_weights(self.theta, dt)
 
     def _set_dt(self, dt: float) -> None:
         if dt != self.dt:
@@ -215,10 +228,21 @@ class ReactionDiffusion:
         return c if self.theta == 1.0 else self._exposure
 
     def _solve(self, c, rhs, weighted, t_end: float) -> None:
-        self.ksp.setInitialGuessNonzero(True)
-        self.ksp.solve(rhs, c)
-        self._check_converged(t_end)
-        self._conserve(c, rhs, weighted)
+        balanced = None
+        if self.matrix_free is not None:
+            self.matrix_free.solve(rhs, self._a_diagonal, c, when=f" at t = {t_end:g} min")
+            self.iterations = self.matrix_free.iterations
+            self.total_iterations += self.iterations
+            balanced = self.matrix_free.balance(rhs, self._a_diagonal, self._column_sums, weighted, c)
+        else:
+            self.ksp.setInitialGuessNonzero(True)
+            self.ksp.solve(rhs, c)
+            self._check_converged(t_end)
+        if balanced is not None:  # the matrix-free solver corrected it in the same pass
+            defect, scale = balanced
+            self.balance_defect = abs(defect) / scale if scale > 0 else 0.0
+        else:
+            self._conserve(c, rhs, weighted)
         if self.balance_defect > BALANCE_WARNING:
             self._note("balance", f"species {self.species.name!r}: a solve left a mass defect of "
                        f"{self.balance_defect:.2g} of the step's total (more than {BALANCE_WARNING:g}) at t = "
@@ -258,6 +282,8 @@ class ReactionDiffusion:
         if extra is None:
             if self._diagonal_modified:
                 self.A.setDiagonal(self._diagonal)
+                if self._a_diagonal is not None:
+                    self._diagonal.copy(self._a_diagonal)
                 self._diagonal_modified = False
             return None
         weighted = extra
@@ -265,8 +291,9 @@ class ReactionDiffusion:
             extra.copy(self._weighted)
             self._weighted.scale(self.theta)
             weighted = self._weighted
-        self._work.waxpy(1.0, self._diagonal, weighted)
-        self.A.setDiagonal(self._work)
+        diagonal = self._a_diagonal if self._a_diagonal is not None else self._work
+        diagonal.waxpy(1.0, self._diagonal, weighted)
+        self.A.setDiagonal(diagonal)
         self._diagonal_modified = True
         return weighted
 
@@ -383,7 +410,8 @@ class ReactionDiffusion:
     def destroy(self) -> None:
         for obj in (self.ksp, self.A, self.L, self.boundary, self._rhs, self._work, self._residual, self._spread,
                     self._start, self._previous, self._exposure, self._weighted, self._scratch,
-                    self._column_sums, self._uptake_diag, self._diagonal, self._extra):
+                    self._column_sums, self._uptake_diag, self._diagonal, self._extra, self._a_diagonal,
+                    self.matrix_free):
             if obj is not None:
                 obj.destroy()
         for _, mask in self._sources:

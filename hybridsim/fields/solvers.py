@@ -4,10 +4,13 @@
 * ``-rd_ksp_type gmres`` applies to every reaction–diffusion solver;
 * ``-rd_<species>_pc_type hypre`` to one species only (it beats ``-rd_``).
 
-The preconditioner follows the regime of the step (``method = "auto"``): when
-the diffusion number ``ν = Δt·D·Σ1/h²`` is at most :data:`JACOBI_LIMIT` the
-system is strongly diagonally dominant and Jacobi-preconditioned CG converges in
-a few iterations that cost one mat-vec each; otherwise geometric multigrid on
+The solver follows the regime of the step (``method = "auto"``): when the
+diffusion number ``ν = Δt·D·Σ1/h²`` is at most :data:`JACOBI_LIMIT` the system is
+strongly diagonally dominant and converges in a few Jacobi-preconditioned
+iterations: the matrix-free Jacobi–Chebyshev solver (:mod:`.chebyshev`; a sixth
+of CG's memory traffic per iteration), or PETSc's CG with Jacobi when the user
+gives ``-rd_ksp_…``/``-rd_pc_…`` options for the species; otherwise
+preconditioned CG with geometric multigrid on
 the grid (Galerkin coarse operators, cell-centred linear transfer;
 :mod:`.multigrid`) keeps the iteration count independent of the grid, and
 where the grid does not halve often enough, hypre's BoomerAMG.
@@ -31,9 +34,9 @@ def diffusion_number(dt: float, D_max: float, spacing) -> float:
     return dt * D_max * sum(1.0 / h**2 for h in spacing)
 
 
-def resolve_method(solver: Solver, cells, proc_sizes, diffusion_number: float) -> str:
-    """The preconditioner family for ``solver.method`` in this regime, on a grid of
-    ``cells`` split over ``proc_sizes`` ranks per axis."""
+def resolve_method(solver: Solver, cells, proc_sizes, diffusion_number: float, prefix: str = "rd_") -> str:
+    """The solver for ``solver.method`` in this regime, on a grid of ``cells`` split
+    over ``proc_sizes`` ranks per axis (``prefix``: the species' PETSc options)."""
     if solver.method != "auto":
         if solver.method == "multigrid" and multigrid_levels(cells, proc_sizes) < 2:
             raise InputError(
@@ -44,8 +47,19 @@ def resolve_method(solver: Solver, cells, proc_sizes, diffusion_number: float) -
             )
         return solver.method
     if diffusion_number <= JACOBI_LIMIT:
-        return "jacobi"
+        return "jacobi" if _petsc_solver_options(prefix) else "chebyshev"
     return "multigrid" if multigrid_levels(cells, proc_sizes) >= 3 else "hypre"
+
+
+def _petsc_solver_options(prefix: str) -> bool:
+    """Whether the user gave PETSc options for the Krylov method or preconditioner
+    of the solver with options prefix ``prefix`` (``-rd_ksp_…``, ``-rd_pc_…`` or
+    ``-<prefix>ksp_…``, ``-<prefix>pc_…``): then PETSc's CG takes them, not the
+    matrix-free solver."""
+    from ..parallel.petsc import get_petsc
+
+    starts = tuple(p + kind for p in ("rd_", prefix) for kind in ("ksp_", "pc_"))
+    return any(key.startswith(starts) for key in get_petsc().Options().getAll())
 
 
 def planned_method(config: Config, species: Species, proc_sizes) -> str:
@@ -54,7 +68,8 @@ def planned_method(config: Config, species: Species, proc_sizes) -> str:
     estimate assumes; the same rule as :class:`~.reaction_diffusion.ReactionDiffusion`)."""
     d = config.domain
     return resolve_method(config.solver, d.cells, proc_sizes,
-                          diffusion_number(config.time.field_dt, max(species.D.all_values()), d.spacing))
+                          diffusion_number(config.time.field_dt, max(species.D.all_values()), d.spacing),
+                          f"rd_{species.name}_")
 
 
 def _defaults(method: str, solver: Solver, grid: Grid) -> dict[str, str]:
@@ -67,7 +82,7 @@ def _defaults(method: str, solver: Solver, grid: Grid) -> dict[str, str]:
         "pc_mg_levels": str(max(multigrid_levels(grid.domain.cells, grid.proc_sizes), 1)),
         "pc_mg_galerkin": "both",
     }
-    if method == "jacobi":
+    if method in ("jacobi", "chebyshev"):
         opts["pc_type"] = "jacobi"
     elif method == "multigrid":
         opts["pc_type"] = "mg"
@@ -89,7 +104,7 @@ def configure_ksp(ksp, operator, hierarchy: MultigridHierarchy, solver: Solver, 
     defaults for the regime, the user's ``-<parent_prefix>…`` and ``-<prefix>…``
     options, in rising priority. Returns the method the defaults were chosen for."""
     grid = hierarchy.grid
-    method = resolve_method(solver, grid.domain.cells, grid.proc_sizes, diffusion_number)
+    method = resolve_method(solver, grid.domain.cells, grid.proc_sizes, diffusion_number, prefix)
     setup_krylov(ksp, operator, prefix=prefix, defaults=_defaults(method, solver, grid), parent_prefix=parent_prefix,
                  on_multigrid=lambda k: hierarchy.attach(k.getPC(), prefix))
     return method
@@ -111,5 +126,6 @@ def memory_per_cell(dim: int, method: str = "multigrid") -> float:
     matrices = 2 * ((2 * dim + 1) * 12 + 8)
     coarse = 1.0 / (2**dim - 1)
     hierarchy = (2**dim) * 12 + 8 + coarse * ((3**dim) * 12 + 8 + 6 * 8)
-    galerkin = (3**dim) * 12 + 8 + (2**dim) * 12 + 8 if method != "jacobi" else 0.0
-    return vectors + matrices + hierarchy + galerkin
+    galerkin = (3**dim) * 12 + 8 + (2**dim) * 12 + 8 if method not in ("jacobi", "chebyshev") else 0.0
+    matrix_free = 3 * 8 if method == "chebyshev" else 0.0  # two padded iterates and diag(A)
+    return vectors + matrices + hierarchy + galerkin + matrix_free

@@ -111,12 +111,12 @@ def test_every_example_is_valid(name):
 
 
 @pytest.mark.parametrize("name", ["calcium_strip", "morphogen", "gradient_fields", "cytokine"])
-def test_check_names_the_preconditioner_the_run_uses(name, mpirun, hybridsim_cli, tmp_path):
+def test_check_names_the_solver_the_run_uses(name, mpirun, hybridsim_cli, tmp_path):
     example = str(EXAMPLES / f"{name}.toml")
     for n in (1, 2, 3):
         run = mpirun.hybridsim(n, "run", example, "-o", str(tmp_path / f"out{n}"), "--steps", "1")
         assert run.returncode == 0, run.stderr
-        used = dict(re.findall(r"^  species (\w+): (\w+) preconditioner", run.stdout, re.M))
+        used = dict(re.findall(r"^  species (\w+): (\w+) solver", run.stdout, re.M))
         check = hybridsim_cli("check", example, "--ranks", str(n))
         assert check.returncode == 0, check.stderr
         predicted = {s: check_line.split()[-1] for s in used
