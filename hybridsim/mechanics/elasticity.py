@@ -39,11 +39,11 @@ from ..geometry import evaluate
 from ..parallel.grid import Grid
 from ..parallel.krylov import check_converged, setup_krylov
 from ..parallel.layout import MIN_COARSE_CELLS, multigrid_levels
-from ..parallel.petsc import create_matrix, get_petsc, local_array, use_dm_geometry_only
+from ..parallel.petsc import get_petsc, local_array, use_dm_geometry_only
+from .assembly import stiffness_matrix
 from .element import face_load_weights, node_offsets, reference_element
 
 PREFIX = "mech_"
-_CHUNK = 1 << 15  # elements assembled per call (bounds the memory of the element matrices)
 
 
 def lame(E: np.ndarray, nu: np.ndarray, model: str) -> tuple[np.ndarray, np.ndarray]:
@@ -160,8 +160,7 @@ class Elasticity:
         nu = evaluate(mechanics.nu, centres)
         self.lam, self.mu = lame(E, nu, mechanics.model)
 
-        self.A = create_matrix(self.da)
-        self._assemble()
+        self.A = self._assemble()
         self.fixed = self._fixed_rows()
         self.A.zeroRowsColumns(self.fixed, 1.0)
         self.near_null = PETSc.NullSpace().createRigidBody(self.da.getCoordinates())
@@ -193,17 +192,9 @@ class Elasticity:
         dofs = nodes[:, :, None] * dim + np.arange(dim)
         return dofs.reshape(len(lower), -1).astype(get_petsc().IntType)
 
-    def _assemble(self) -> None:
-        PETSc = get_petsc()
-        el = self.element
-        K_lambda = el.K_lambda_reduced if self.mechanics.integration == "selective" else el.K_lambda
-        dofs = self._element_dofs
-        for s in range(0, len(dofs), _CHUNK):
-            part = slice(s, s + _CHUNK)
-            values = (self.lam[part, None, None] * K_lambda + self.mu[part, None, None] * el.K_mu)
-            self.A.setValuesLocalRCV(dofs[part], dofs[part], values.reshape(len(values), -1),
-                                     addv=PETSc.InsertMode.ADD_VALUES)
-        self.A.assemble()
+    def _assemble(self):
+        K_lambda = self.element.K_lambda_reduced if self.mechanics.integration == "selective" else self.element.K_lambda
+        return stiffness_matrix(self.grid, self.da, self.lam, self.mu, K_lambda, self.element.K_mu)
 
     def _fixed_rows(self) -> np.ndarray:
         """Global rows of the displacement components held by clamped and roller
