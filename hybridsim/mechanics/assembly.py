@@ -119,13 +119,39 @@ def _stiffness_rows(dim, starts, counts, ghost_starts, ghost_counts, cells, cell
     return indptr, indices[:nnz], values[:nnz]
 
 
-def stiffness_matrix(grid: Grid, da, lam: np.ndarray, mu: np.ndarray, K_lambda: np.ndarray, K_mu: np.ndarray):
-    """The assembled stiffness matrix (AIJ, block size dim) on the vertex DMDA ``da``
-    of ``grid``, for Lamé parameters ``lam``, ``mu`` (Pa) per owned cell (memory
-    order) and the element matrices ``K_lambda``, ``K_mu``."""
+def assemble_rows(da, cells, cell_box, lam: np.ndarray, mu: np.ndarray, K_lambda: np.ndarray, K_mu: np.ndarray):
+    """The stiffness matrix (AIJ, block size dim) on the vertex DMDA ``da`` of a grid of
+    ``cells`` elements per axis: ``lam``, ``mu`` (Pa) hold λ and μ on the box of cells
+    ``cell_box = (starts, counts)`` (x fastest), which must hold every cell touching
+    a vertex this rank owns; ``K_lambda``, ``K_mu`` are the element matrices."""
     PETSc = get_petsc()
-    dim = grid.dim
-    moduli = []  # λ and μ on the owned cells and one layer of ghosts (the box DMDA of the cells)
+    dim = len(cells)
+    ranges, ghost_ranges = da.getRanges(), da.getGhostRanges()
+
+    def ints(values):
+        return np.array(values, dtype=np.int64)
+
+    indptr, indices, values = _stiffness_rows(
+        dim, ints([r[0] for r in ranges]), ints([r[1] - r[0] for r in ranges]),
+        ints([r[0] for r in ghost_ranges]), ints([r[1] - r[0] for r in ghost_ranges]), ints(cells),
+        ints(cell_box[0]), ints(cell_box[1]), np.ascontiguousarray(lam, dtype=float),
+        np.ascontiguousarray(mu, dtype=float), np.ascontiguousarray(K_lambda), np.ascontiguousarray(K_mu),
+        np.asarray(da.getLGMap().getIndices(), dtype=np.int64), np.dtype(PETSc.IntType))
+    n_local = len(indptr) - 1
+    n_global = da.getComm().tompi4py().allreduce(n_local)
+    # on one rank PETSc takes the arrays as they are (no copy)
+    A = PETSc.Mat().createAIJWithArrays(((n_local, n_global), (n_local, n_global)), (indptr, indices, values),
+                                        comm=da.getComm())
+    A.setBlockSize(dim)
+    A.setLGMap(da.getLGMap(), da.getLGMap())
+    return A
+
+
+def stiffness_matrix(grid: Grid, da, lam: np.ndarray, mu: np.ndarray, K_lambda: np.ndarray, K_mu: np.ndarray):
+    """The stiffness matrix on the vertex DMDA ``da`` of ``grid``, for Lamé parameters
+    ``lam``, ``mu`` (Pa) per owned cell (memory order): the cells below this rank's
+    come from the cell grid's ghosts."""
+    moduli = []
     for values in (lam, mu):
         vec = grid.global_vec()
         grid.view(vec)[...] = np.asarray(values, dtype=float).reshape(grid.counts, order="F")
@@ -135,21 +161,28 @@ def stiffness_matrix(grid: Grid, da, lam: np.ndarray, mu: np.ndarray, K_lambda: 
         vec.destroy()
         local.destroy()
     ghost = grid.box_da.getGhostRanges()
-    ranges, ghost_ranges = da.getRanges(), da.getGhostRanges()
+    box = ([r[0] for r in ghost], [r[1] - r[0] for r in ghost])
+    return assemble_rows(da, grid.domain.cells, box, moduli[0], moduli[1], K_lambda, K_mu)
 
-    def ints(values):
-        return np.array(values, dtype=np.int64)
 
-    indptr, indices, values = _stiffness_rows(
-        dim, ints([r[0] for r in ranges]), ints([r[1] - r[0] for r in ranges]),
-        ints([r[0] for r in ghost_ranges]), ints([r[1] - r[0] for r in ghost_ranges]), ints(grid.domain.cells),
-        ints([r[0] for r in ghost]), ints([r[1] - r[0] for r in ghost]), moduli[0], moduli[1],
-        np.ascontiguousarray(K_lambda), np.ascontiguousarray(K_mu),
-        np.asarray(da.getLGMap().getIndices(), dtype=np.int64), np.dtype(PETSc.IntType))
-    n_local = len(indptr) - 1
-    n_global = grid.comm.allreduce(n_local)
-    A = PETSc.Mat().createAIJWithArrays(((n_local, n_global), (n_local, n_global)), (indptr, indices, values),
-                                        comm=da.getComm())
-    A.setBlockSize(dim)
-    A.setLGMap(da.getLGMap(), da.getLGMap())
-    return A
+def fixed_rows(da, cells, boundary) -> np.ndarray:
+    """Global rows of ``da`` (a vertex DMDA of ``cells`` elements per axis) that clamped
+    and roller faces in ``boundary`` (per axis, the two faces) hold on this rank."""
+    starts = [r[0] for r in da.getRanges()]
+    counts = [r[1] - r[0] for r in da.getRanges()]
+    ghost_starts = [r[0] for r in da.getGhostRanges()]
+    ghost_counts = [r[1] - r[0] for r in da.getGhostRanges()]
+    dim = len(cells)
+    axes = [np.arange(starts[a], starts[a] + counts[a]) for a in range(dim)]
+    mesh = [m.ravel(order="F") for m in np.meshgrid(*axes, indexing="ij")]
+    local_node = sum((mesh[a] - ghost_starts[a]) * int(np.prod(ghost_counts[:a])) for a in range(dim))
+    rows = []
+    for axis, faces in enumerate(boundary):
+        for side, face in enumerate(faces):
+            if face.kind not in ("clamped", "roller"):
+                continue
+            on = mesh[axis] == (0 if side == 0 else cells[axis])
+            for c in (range(dim) if face.kind == "clamped" else (axis,)):
+                rows.append(local_node[on] * dim + c)
+    local = np.unique(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
+    return da.getLGMap().apply(local.astype(get_petsc().IntType))

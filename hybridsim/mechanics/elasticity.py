@@ -40,22 +40,11 @@ from ..parallel.grid import Grid
 from ..parallel.krylov import check_converged, setup_krylov
 from ..parallel.layout import MIN_COARSE_CELLS, multigrid_levels
 from ..parallel.petsc import get_petsc, local_array, use_dm_geometry_only
-from .assembly import stiffness_matrix
+from .assembly import fixed_rows, stiffness_matrix
 from .element import face_load_weights, node_offsets, reference_element
+from .hierarchy import ElasticityHierarchy, lame
 
 PREFIX = "mech_"
-
-
-def lame(E: np.ndarray, nu: np.ndarray, model: str) -> tuple[np.ndarray, np.ndarray]:
-    """Lamé parameters (λ, μ) (Pa) for the model: a 1D strip has σ = E ε (λ = 0,
-    μ = E/2); plane stress uses λ* = 2λμ/(λ + 2μ)."""
-    if model == "strip":
-        return np.zeros_like(E), E / 2.0
-    lam = E * nu / ((1.0 + nu) * (1.0 - 2.0 * nu))
-    mu = E / (2.0 * (1.0 + nu))
-    if model == "plane_stress":
-        lam = 2.0 * lam * mu / (lam + 2.0 * mu)
-    return lam, mu
 
 
 def _span(values) -> str:
@@ -199,22 +188,7 @@ class Elasticity:
     def _fixed_rows(self) -> np.ndarray:
         """Global rows of the displacement components held by clamped and roller
         faces on this rank's vertices."""
-        dim = self.dim
-        cells = self.grid.domain.cells
-        axes = [np.arange(self.starts[a], self.starts[a] + self.counts[a]) for a in range(dim)]
-        mesh = [m.ravel(order="F") for m in np.meshgrid(*axes, indexing="ij")]
-        local_node = sum((mesh[a] - self.ghost_starts[a]) * int(np.prod(self.ghost_counts[:a])) for a in range(dim))
-        rows = []
-        for axis, faces in enumerate(self.mechanics.boundary):
-            for side, face in enumerate(faces):
-                if face.kind not in ("clamped", "roller"):
-                    continue
-                on = mesh[axis] == (0 if side == 0 else cells[axis])
-                comps = range(dim) if face.kind == "clamped" else (axis,)
-                for c in comps:
-                    rows.append(local_node[on] * dim + c)
-        local = np.unique(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
-        return self.da.getLGMap().apply(local.astype(get_petsc().IntType))
+        return fixed_rows(self.da, self.grid.domain.cells, self.mechanics.boundary)
 
     def _scatter_add(self, contributions: np.ndarray, out) -> None:
         """Add element contributions ``(n_elements, n_dof)`` into the global vector ``out``."""
@@ -300,14 +274,23 @@ class Elasticity:
             "ksp_norm_type": "unpreconditioned",
         }
         if method == "multigrid":
-            defaults.update({"pc_type": "mg", "pc_mg_levels": str(levels), "pc_mg_galerkin": "both",
+            defaults.update({"pc_type": "mg", "pc_mg_levels": str(levels), "pc_mg_galerkin": "none",
                              "mg_levels_ksp_type": "chebyshev", "mg_levels_pc_type": "jacobi"})
         elif method == "gamg":
             defaults["pc_type"] = "gamg"
         self.ksp.setInitialGuessNonzero(True)
         # multigrid, chosen here or by -mech_pc_type mg, coarsens the vertex DMDA (Q1 interpolation)
-        setup_krylov(self.ksp, self.A, prefix=PREFIX, defaults=defaults,
-                     on_multigrid=lambda ksp: use_dm_geometry_only(ksp, self.da))
+        # with rediscretised coarse operators; -mech_pc_mg_galerkin asks PETSc for PᵀAP instead
+        galerkin = options.hasName(PREFIX + "pc_mg_galerkin")
+        self.hierarchy = ElasticityHierarchy(self.grid, self.da, self.A, m)
+
+        def on_multigrid(ksp):
+            if galerkin:
+                use_dm_geometry_only(ksp, self.da)
+            else:
+                self.hierarchy.attach(ksp.getPC())
+
+        setup_krylov(self.ksp, self.A, prefix=PREFIX, defaults=defaults, on_multigrid=on_multigrid)
 
     def solve(self, concentration: np.ndarray | None = None, extra_load=None):
         """Solve for the displacement under the active stress of ``concentration``
@@ -396,5 +379,6 @@ class Elasticity:
             *range(self.dim, 0, -1), 0)
 
     def destroy(self) -> None:
+        self.hierarchy.destroy()
         for obj in (self.ksp, self.A, self.near_null, self.u, self._b, self._local, self._constant_load, self.da):
             obj.destroy()
