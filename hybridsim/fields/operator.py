@@ -131,12 +131,19 @@ def _face_coefficients(grid: Grid, rows, cols, vals) -> list:
     counts = np.array(grid.counts)
     padded = tuple(counts + 2)
     owned = np.unravel_index(np.arange(grid.n_local), grid.counts, order="F")
+    from mpi4py import MPI
+
     faces = []
     for a in range(grid.dim):
         present = [cols[:, 1 + 2 * a + side] >= 0 for side in (0, 1)]
         existing = np.concatenate([-vals[present[side], 1 + 2 * a + side] for side in (0, 1)])
-        if existing.size == 0 or np.all(existing == existing[0]):
-            faces.append(float(existing[0]) if existing.size else 0.0)
+        # one number only if every rank sees the same one (the same arithmetic everywhere,
+        # so the solution does not depend on the rank count)
+        low = float(existing.min()) if existing.size else np.inf
+        high = float(existing.max()) if existing.size else -np.inf
+        low, high = grid.comm.allreduce(low, op=MPI.MIN), grid.comm.allreduce(high, op=MPI.MAX)
+        if low == high or low > high:
+            faces.append(low if low == high else 0.0)
             continue
         w = np.zeros(padded, order="F")
         for side, shift in ((1, 1), (0, 0)):  # the upper face of cell i is at i + 1, the lower at i (padded)
