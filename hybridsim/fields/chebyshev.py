@@ -172,6 +172,7 @@ class _Halo:
         from mpi4py import MPI
 
         self.comm = grid.comm
+        self._wall = MPI.PROC_NULL
         coords = np.unravel_index(self.comm.rank, grid.proc_sizes, order="F")
         self.neighbours = []  # per axis: (lower, upper) rank, MPI.PROC_NULL at a wall
         for a in range(grid.dim):
@@ -204,18 +205,12 @@ class _Halo:
             # send the first owned layer down, receive the upper ghosts from above, and back
             self.comm.Sendrecv(np.ascontiguousarray(x[face(1)]), dest=lower, recvbuf=received, source=upper,
                                sendtag=2 * a, recvtag=2 * a)
-            if upper != _proc_null():
+            if upper != self._wall:
                 x[face(n + 1)] = received
             self.comm.Sendrecv(np.ascontiguousarray(x[face(n)]), dest=upper, recvbuf=received, source=lower,
                                sendtag=2 * a + 1, recvtag=2 * a + 1)
-            if lower != _proc_null():
+            if lower != self._wall:
                 x[face(0)] = received
-
-
-def _proc_null() -> int:
-    from mpi4py import MPI
-
-    return MPI.PROC_NULL
 
 
 class JacobiChebyshev:

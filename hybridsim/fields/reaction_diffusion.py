@@ -138,8 +138,8 @@ class ReactionDiffusion:
                 grid, faces, rtol=solver.rtol, atol=solver.atol, max_iterations=solver.max_iterations,
                 what=f"the reaction–diffusion solve of species {species.name!r}",
                 advice="raise solver.max_iterations or loosen solver.rtol")
-            self._a_diagonal = self.A.getDiagonal()
-            self.matrix_free.set_weights(self.theta, dt)
+            self._a_diagonal = grid.global_vec()
+            self._sync_matrix_free()
         if self._variable_diagonal and self.ksp.getPC().getType() not in ("jacobi", "none"):
             # only the diagonal changes between steps: keep the expensive preconditioners
             # (Jacobi is rebuilt: it costs nothing and a stale one can stall CG when cells
@@ -167,8 +167,12 @@ class ReactionDiffusion:
                 self._diagonal.destroy()
             self._diagonal = self.A.getDiagonal()
         if self.matrix_free is not None:
-            self.A.getDiagonal(self._a_diagonal)
-            self.matrix_free.set_weights(self.theta, dt)
+            self._sync_matrix_free()
+
+    def _sync_matrix_free(self) -> None:
+        """The matrix-free solver's diag(A) and face weights for the current ``A``."""
+        self.A.getDiagonal(self._a_diagonal)
+        self.matrix_free.set_weights(self.theta, self.dt)
 
     def _set_dt(self, dt: float) -> None:
         if dt != self.dt:
