@@ -2,17 +2,22 @@
 
 Nothing is shown during the first :data:`QUIET_SECONDS` of wall time, so short
 runs stay silent. On a terminal the report is a single self-updating bar; in a
-batch log it is one plain line every :data:`LINE_SECONDS`.
+batch log it is one plain line every :data:`LINE_SECONDS`. Under an MPI launcher
+the output is always treated as a log: OpenMPI hands every rank a pseudo-terminal
+even when ``mpirun``'s own output goes to a file, so ``isatty()`` says nothing there.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 QUIET_SECONDS = 3.0
 LINE_SECONDS = 10.0
 BAR_SECONDS = 0.2
+MPI_LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+"""Set by mpirun/mpiexec (OpenMPI, MPICH, PMIx) in the ranks' environment."""
 
 
 def _clock(seconds: float) -> str:
@@ -29,7 +34,8 @@ class Progress:
         self.t_end = t_end
         self.enabled = enabled
         self.stream = stream or sys.stdout
-        self.tty = self.stream.isatty()
+        under_mpi = any(name in os.environ for name in MPI_LAUNCHER_VARIABLES)
+        self.tty = self.stream.isatty() and not under_mpi
         self.start = time.perf_counter()
         self._last = self.start
         self._shown = False
