@@ -31,6 +31,15 @@ def layer_values(layers: Layers, coordinate: np.ndarray) -> np.ndarray:
     return np.asarray(layers.values)[np.minimum(index, len(bounds) - 1)]
 
 
+def evaluate_at_cells(spatial: SpatialValue, n_cells: int, centres) -> np.ndarray:
+    """``spatial`` at ``n_cells`` cell centres that the callable ``centres`` returns
+    (shape ``(n_cells, dim)``, µm); it is not called when the value is uniform, so a
+    uniform coefficient costs no coordinates."""
+    if spatial.is_uniform:
+        return np.full(n_cells, float(spatial.value))
+    return evaluate(spatial, centres())
+
+
 def evaluate(spatial: SpatialValue, points: np.ndarray) -> np.ndarray:
     """``spatial`` at ``points`` (shape ``(n, dim)``, µm); returns shape ``(n,)``."""
     n = points.shape[0]

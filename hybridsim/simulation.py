@@ -41,7 +41,7 @@ from .config import Config
 from .errors import RunError
 from .fields.multigrid import MultigridHierarchy
 from .fields.reaction_diffusion import ReactionDiffusion
-from .geometry import evaluate
+from .geometry import evaluate_at_cells
 from .parallel.collective import agree
 from .parallel.grid import Grid
 from .progress import Progress
@@ -82,12 +82,12 @@ class Simulation:
         self.config = config
         self.grid = agree(comm if comm is not None else _world(), Grid, config.domain, comm)
         self.hierarchy = MultigridHierarchy(self.grid) if config.species else None
-        points = self.grid.cell_centers()
         self.fields = {}
         self.solvers = {}
         for species in config.species:
             c = self.grid.global_vec()
-            self.grid.view(c)[...] = evaluate(species.initial, points).reshape(self.grid.counts, order="F")
+            initial = evaluate_at_cells(species.initial, self.grid.n_local, self.grid.cell_centers)
+            self.grid.view(c)[...] = initial.reshape(self.grid.counts, order="F")
             self.fields[species.name] = c
         taken_up = {u.field for u in config.agents.uptake} if config.agents is not None else set()
         for species in config.species:

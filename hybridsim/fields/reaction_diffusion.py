@@ -57,7 +57,7 @@ from ..parallel.grid import Grid
 from ..parallel.krylov import check_converged
 from ..parallel.petsc import get_petsc
 from .chebyshev import JacobiChebyshev
-from .multigrid import MultigridHierarchy
+from .multigrid import LevelOperators, MultigridHierarchy
 from .operator import assemble_operator, source_rate
 from .solvers import configure_ksp, diffusion_number
 
@@ -97,13 +97,13 @@ class ReactionDiffusion:
         self.theta = 1.0 if scheme == "backward_euler" else 0.5
         self.L, self.boundary, faces = assemble_operator(grid, species)
         self.prefix = f"rd_{species.name}_"
-        points = grid.cell_centers()
         self._sources = []
         for source in species.sources:
             mask = None
             if source.region is not None:
                 mask = grid.global_vec()
-                grid.view(mask)[...] = region_mask(source.region, points).reshape(grid.counts, order="F")
+                grid.view(mask)[...] = region_mask(source.region, grid.cell_centers()).reshape(grid.counts,
+                                                                                              order="F")
             self._sources.append((source, mask))
         self._rhs = grid.global_vec()
         self._work = grid.global_vec()
@@ -125,13 +125,14 @@ class ReactionDiffusion:
         self._variable_diagonal = species.uptake is not None or agent_uptake
         self._extra = grid.global_vec() if self._variable_diagonal else None
         self.hierarchy = hierarchy if hierarchy is not None else MultigridHierarchy(grid)
+        self.levels = LevelOperators(self.hierarchy, species)  # multigrid's coarse operators, built if used
         self.matrix_free = None  # the Jacobi–Chebyshev solver, when the method is "chebyshev"
         self._a_diagonal = None  # diag(A), which it reads
         self._build_system(dt)
         self.ksp = PETSc.KSP().create(comm=self.L.getComm())
         self.method = configure_ksp(
             self.ksp, self.A, self.hierarchy, solver, prefix=self.prefix, parent_prefix="rd_",
-            diffusion_number=diffusion_number(dt, max(species.D.all_values()), grid.spacing),
+            diffusion_number=diffusion_number(dt, max(species.D.all_values()), grid.spacing), levels=self.levels,
         )
         if self.method == "chebyshev":
             self.matrix_free = JacobiChebyshev(
@@ -168,6 +169,7 @@ class ReactionDiffusion:
             self._diagonal = self.A.getDiagonal()
         if self.matrix_free is not None:
             self._sync_matrix_free()
+        self.levels.set_system(self.theta, 1.0 / dt)
 
     def _sync_matrix_free(self) -> None:
         """The matrix-free solver's diag(A) and face weights for the current ``A``."""
@@ -376,8 +378,10 @@ class ReactionDiffusion:
         PETSc = get_petsc()
         M = self.L.duplicate(copy=True)
         ksp = PETSc.KSP().create(comm=M.getComm())
+        levels = LevelOperators(self.hierarchy, self.species)  # the coarse operators of L itself
+        levels.set_system(1.0, 0.0)
         configure_ksp(ksp, M, self.hierarchy, Solver(rtol=rtol), prefix=self.prefix + "steady_",
-                      parent_prefix="rd_", diffusion_number=np.inf)
+                      parent_prefix="rd_", diffusion_number=np.inf, levels=levels)
         rhs = self.grid.global_vec()
         base = self.L.getDiagonal()
         previous = c.duplicate()
@@ -401,7 +405,7 @@ class ReactionDiffusion:
                     return iteration
             raise RunError(f"steady state of species {self.species.name!r}: Picard iteration did not converge")
         finally:
-            for obj in (ksp, M, rhs, base, previous, rate, scratch):
+            for obj in (ksp, M, rhs, base, previous, rate, scratch, levels):
                 obj.destroy()
 
     def _check_converged(self, t: float, ksp=None) -> None:
@@ -415,7 +419,7 @@ class ReactionDiffusion:
         for obj in (self.ksp, self.A, self.L, self.boundary, self._rhs, self._work, self._residual, self._spread,
                     self._start, self._previous, self._exposure, self._weighted, self._scratch,
                     self._column_sums, self._uptake_diag, self._diagonal, self._extra, self._a_diagonal,
-                    self.matrix_free):
+                    self.matrix_free, self.levels):
             if obj is not None:
                 obj.destroy()
         for _, mask in self._sources:

@@ -10,10 +10,10 @@ strongly diagonally dominant and converges in a few Jacobi-preconditioned
 iterations: the matrix-free Jacobi–Chebyshev solver (:mod:`.chebyshev`; a sixth
 of CG's memory traffic per iteration), or PETSc's CG with Jacobi when the user
 gives ``-rd_ksp_…``/``-rd_pc_…`` options for the species; otherwise
-preconditioned CG with geometric multigrid on
-the grid (Galerkin coarse operators, cell-centred linear transfer;
-:mod:`.multigrid`) keeps the iteration count independent of the grid, and
-where the grid does not halve often enough, hypre's BoomerAMG.
+preconditioned CG with geometric multigrid on the grid (rediscretised coarse
+operators, cell-centred linear transfer, Chebyshev–Jacobi smoothing within
+Gershgorin's bounds; :mod:`.multigrid`) keeps the iteration count independent of
+the grid, and where the grid does not halve often enough, hypre's BoomerAMG.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..parallel.grid import Grid
 from ..parallel.krylov import setup_krylov
 from ..parallel.layout import MIN_COARSE_CELLS, multigrid_levels
-from .multigrid import MultigridHierarchy
+from .multigrid import LevelOperators, MultigridHierarchy
 
 JACOBI_LIMIT = 2.0
 """Largest diffusion number for which ``auto`` picks Jacobi-preconditioned CG."""
@@ -72,7 +72,7 @@ def planned_method(config: Config, species: Species, proc_sizes) -> str:
                           f"rd_{species.name}_")
 
 
-def _defaults(method: str, solver: Solver, grid: Grid) -> dict[str, str]:
+def _defaults(method: str, solver: Solver, grid: Grid, galerkin: bool) -> dict[str, str]:
     opts = {
         "ksp_type": "cg",
         "ksp_rtol": repr(solver.rtol),
@@ -80,7 +80,7 @@ def _defaults(method: str, solver: Solver, grid: Grid) -> dict[str, str]:
         "ksp_max_it": str(solver.max_iterations),
         # used whenever the preconditioner is (or is switched by options to) mg
         "pc_mg_levels": str(max(multigrid_levels(grid.domain.cells, grid.proc_sizes), 1)),
-        "pc_mg_galerkin": "both",
+        "pc_mg_galerkin": "both" if galerkin else "none",
     }
     if method in ("jacobi", "chebyshev"):
         opts["pc_type"] = "jacobi"
@@ -99,33 +99,56 @@ def _defaults(method: str, solver: Solver, grid: Grid) -> dict[str, str]:
 
 
 def configure_ksp(ksp, operator, hierarchy: MultigridHierarchy, solver: Solver, *, prefix: str,
-                  parent_prefix: str, diffusion_number: float) -> str:
+                  parent_prefix: str, diffusion_number: float, levels: LevelOperators | None = None) -> str:
     """Set ``ksp`` up for ``operator`` with the options prefix ``prefix``: the
     defaults for the regime, the user's ``-<parent_prefix>…`` and ``-<prefix>…``
-    options, in rising priority. Returns the method the defaults were chosen for."""
+    options, in rising priority. Multigrid takes its coarse operators from
+    ``levels`` (rediscretised), or forms Galerkin products ``PᵀAP`` when ``levels``
+    is None or the user asks for them (``-rd_pc_mg_galerkin both``). Returns the
+    method the defaults were chosen for."""
+    from ..parallel.petsc import get_petsc
+
     grid = hierarchy.grid
     method = resolve_method(solver, grid.domain.cells, grid.proc_sizes, diffusion_number, prefix)
-    setup_krylov(ksp, operator, prefix=prefix, defaults=_defaults(method, solver, grid), parent_prefix=parent_prefix,
-                 on_multigrid=lambda k: hierarchy.attach(k.getPC(), prefix))
+    options = get_petsc().Options()
+    given = [key for key in options.getAll() if key.startswith((prefix, parent_prefix))]
+    galerkin = levels is None or any(key.endswith("pc_mg_galerkin") for key in given)
+    own_smoothers = any("mg_levels" in key or "mg_coarse" in key for key in given)
+
+    def on_multigrid(k):
+        hierarchy.attach(k.getPC(), prefix, None if galerkin else levels)
+        if not (galerkin or own_smoothers):
+            hierarchy.set_smoother_bounds(k.getPC(), operator)
+
+    setup_krylov(ksp, operator, prefix=prefix, defaults=_defaults(method, solver, grid, galerkin),
+                 parent_prefix=parent_prefix, on_multigrid=on_multigrid)
     return method
 
 
 def memory_per_cell(dim: int, method: str = "multigrid") -> float:
     """Estimated bytes per grid cell for one species' field and solver.
 
-    Four vectors (field, right-hand side, work, boundary data), two AIJ matrices
-    with ``2·dim + 1`` entries per row (operator and system, 12 bytes per entry
-    plus row pointers), the prolongation (``2^dim`` entries per fine row), Galerkin
-    coarse operators (``3^dim`` entries per row) and smoother vectors on levels
-    holding ``1/(2^dim − 1)`` as many cells; with multigrid (or hypre) also what the
-    Galerkin product keeps for reuse on the fine level: ``A·P`` (``3^dim`` entries
-    per row) and ``Pᵀ``. Measured peak memory of one species, 3D, one rank: 128³
-    Jacobi 401 bytes per cell against 374 estimated, multigrid 816 against 808.
+    Counted: twelve vectors (field, boundary data, right-hand side, work, residual,
+    mass correction, column sums, four Krylov work vectors, the diagonal), two AIJ
+    matrices with ``2·dim + 1`` entries per row (operator and system, 12 bytes per
+    entry plus row pointers); with multigrid the prolongation (``2^dim`` entries per
+    fine row), the smoother's and cycle's seven vectors on the fine level, and on the
+    coarse levels, which hold ``1/(2^dim − 1)`` as many cells, the rediscretised
+    operator and system and their vectors; with hypre, what BoomerAMG keeps is
+    estimated as Galerkin products would be (``3^dim`` entries per coarse row,
+    ``A·P`` and ``Pᵀ`` on the fine level). Not counted, and added as measured: the
+    solvers' own work space, 64 bytes per cell. Measured growth of the peak memory of
+    one species, 3D 128³, one rank (above the interpreter's): Jacobi 345 bytes per
+    cell against 344 estimated, multigrid 543 against 537.
     """
-    vectors = 4 * 8
+    vectors = 12 * 8
     matrices = 2 * ((2 * dim + 1) * 12 + 8)
+    work_space = 64
     coarse = 1.0 / (2**dim - 1)
-    hierarchy = (2**dim) * 12 + 8 + coarse * ((3**dim) * 12 + 8 + 6 * 8)
-    galerkin = (3**dim) * 12 + 8 + (2**dim) * 12 + 8 if method not in ("jacobi", "chebyshev") else 0.0
+    hierarchy = 0.0
+    if method in ("multigrid", "hypre"):
+        hierarchy = (2**dim) * 12 + 8 + 7 * 8 + coarse * (matrices + 6 * 8)
+    if method == "hypre":
+        hierarchy += (3**dim) * 12 + 8 + (2**dim) * 12 + 8 + coarse * ((3**dim) * 12 + 8 - matrices)
     matrix_free = 3 * 8 if method == "chebyshev" else 0.0  # two padded iterates and diag(A)
-    return vectors + matrices + hierarchy + galerkin + matrix_free
+    return vectors + matrices + work_space + hierarchy + matrix_free
