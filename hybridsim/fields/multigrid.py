@@ -3,20 +3,20 @@
 PETSc's DMDA transfer operators assume vertex-centred grids (``(m−1)/(M−1)``
 must be an integer), so the hierarchy is built here: each coarser level halves
 every axis, and the prolongation is the tensor product of the 1D cell-centred
-linear interpolation — a fine cell takes ¾ of its parent and ¼ of the parent's
-neighbour on its side (the parent alone next to a wall; across a periodic
-boundary the neighbour wraps). Linear prolongation with its transpose as
-restriction keeps multigrid's convergence rate independent of the grid size for
-diffusion (piecewise-constant transfer does not).
+linear interpolation (:mod:`.prolongation`; matrix-free, a numba pass per
+application). Linear prolongation with its transpose as restriction keeps
+multigrid's convergence rate independent of the grid size for diffusion
+(piecewise-constant transfer does not).
 
 Coarse operators are rediscretised (:class:`LevelOperators`): the species'
 finite-volume operator on the coarse cells at the scale of the Galerkin product
 ``PᵀAP``, 2·dim + 1 entries per row instead of PᵀAP's 3^dim, built from the
 config's coefficients without a triple product (which took most of the set-up:
 9 s of 15 for 3D 128³). CG then needs one or two iterations more per step than
-with PᵀAP and each is cheaper; ``-rd_pc_mg_galerkin both`` asks PETSc for PᵀAP.
-The Chebyshev–Jacobi smoothers take their eigenvalue interval from Gershgorin's
-bound instead of PETSc's estimate (10 GMRES iterations per level).
+with PᵀAP and each is cheaper; ``-rd_pc_mg_galerkin both`` asks PETSc for PᵀAP
+(with the prolongation assembled). The Chebyshev–Jacobi smoothers take their
+eigenvalue interval from Gershgorin's bound instead of PETSc's estimate (10 GMRES
+iterations per level).
 """
 
 from __future__ import annotations
@@ -29,97 +29,8 @@ from ..geometry import evaluate
 from ..parallel.grid import Grid
 from ..parallel.layout import BoxLayout, multigrid_levels
 from ..parallel.petsc import get_petsc
-from ..parallel.sparse import aij_from_csr, aij_from_rows, box_petsc_index, insert_entry
-
-
-@njit(cache=True)
-def _prolongation_csr(starts, counts, coarse_bounds, coarse_procs, coarse_offsets, periodic, index_type):
-    """The rows of the prolongation as CSR arrays: for each owned fine cell (x
-    fastest) the PETSc indices of its 2^dim coarse contributors, sorted, and their
-    weights (per axis ¾ parent, ¼ the parent's neighbour on its side; the parent
-    alone at a wall; wrapped across a periodic boundary)."""
-    dim = starts.shape[0]
-    n = 1
-    width = 0
-    for a in range(dim):
-        n *= counts[a]
-        width = max(width, counts[a])
-    # per axis and owned fine coordinate: the two coarse cells, their weights, and for
-    # each the rank row owning it and its place in that row's box
-    cell_row = np.zeros((dim, width, 2), dtype=np.int64)
-    cell_local = np.zeros((dim, width, 2), dtype=np.int64)
-    cell_weight = np.zeros((dim, width, 2))
-    for a in range(dim):
-        n_c = coarse_bounds[a, coarse_procs[a]]
-        for i in range(counts[a]):
-            fine = starts[a] + i
-            parent = fine // 2
-            other = parent - 1 if fine % 2 == 0 else parent + 1
-            w_parent, w_other = 0.75, 0.25
-            if periodic[a]:
-                other %= n_c
-            elif other < 0 or other >= n_c:
-                other, w_parent, w_other = parent, 1.0, 0.0
-            if other < parent:  # the lower coordinate first: the row's columns come out nearly sorted
-                parent, other, w_parent, w_other = other, parent, w_other, w_parent
-            for choice, cell, w in ((0, parent, w_parent), (1, other, w_other)):
-                q = 0
-                while coarse_bounds[a, q + 1] <= cell:
-                    q += 1
-                cell_row[a, i, choice] = q
-                cell_local[a, i, choice] = cell - coarse_bounds[a, q]
-                cell_weight[a, i, choice] = w
-    corners = 1 << dim
-    indptr = np.zeros(n + 1, dtype=index_type)
-    indices = np.empty(n * corners, dtype=index_type)
-    values = np.empty(n * corners)
-    row_cols = np.empty(corners, dtype=np.int64)
-    row_vals = np.empty(corners)
-    index = np.zeros(dim, dtype=np.int64)
-    nnz = 0
-    for p in range(n):
-        rest = p
-        for a in range(dim):
-            index[a] = rest % counts[a]
-            rest //= counts[a]
-        m = 0
-        for k in range(corners):
-            weight = 1.0
-            rank = 0
-            stride = 1
-            local = 0
-            box_stride = 1
-            for a in range(dim):
-                bit = (k >> a) & 1
-                q = cell_row[a, index[a], bit]
-                weight *= cell_weight[a, index[a], bit]
-                rank += q * stride
-                stride *= coarse_procs[a]
-                local += cell_local[a, index[a], bit] * box_stride
-                box_stride *= coarse_bounds[a, q + 1] - coarse_bounds[a, q]
-            m = insert_entry(row_cols, row_vals, m, coarse_offsets[rank] + local, weight)
-        for j in range(m):
-            indices[nnz + j] = row_cols[j]
-            values[nnz + j] = row_vals[j]
-        nnz += m
-        indptr[p + 1] = nnz
-    return indptr, indices[:nnz], values[:nnz]
-
-
-def _box_arrays(layout: BoxLayout):
-    """``(bounds, procs, offsets)`` of ``layout`` as the int64 arrays
-    :func:`~..parallel.sparse.box_petsc_index` reads."""
-    bounds = np.zeros((layout.dim, max(len(b) for b in layout.bounds)), dtype=np.int64)
-    for a, b in enumerate(layout.bounds):
-        bounds[a, :len(b)] = b
-    return bounds, np.array(layout.proc_sizes, dtype=np.int64), np.asarray(layout.box_offsets, dtype=np.int64)
-
-
-def _prolongation(fine: BoxLayout, coarse: BoxLayout, periodic, rank: int, comm):
-    starts, counts = fine.box(rank)
-    csr = _prolongation_csr(np.array(starts, dtype=np.int64), np.array(counts, dtype=np.int64),
-                            *_box_arrays(coarse), np.array(periodic, dtype=np.bool_), np.dtype(get_petsc().IntType))
-    return aij_from_csr(comm, csr, n_columns_local=coarse.n_owned(rank))
+from ..parallel.sparse import aij_from_rows, box_petsc_index
+from .prolongation import assembled_prolongation, box_arrays, matrix_free_prolongation
 
 
 class MultigridHierarchy:
@@ -129,20 +40,32 @@ class MultigridHierarchy:
     def __init__(self, grid: Grid):
         self.grid = grid
         self._layouts = [grid.layout]
-        self._prolongations = []
+        self._prolongations = []  # assembled, for Galerkin products
+        self._transfers = []  # matrix-free, with the coarse DMDAs they read through
 
     def max_levels(self) -> int:
         return multigrid_levels(self.grid.domain.cells, self.grid.proc_sizes)
 
     def prolongation(self, k: int):
-        """Interpolation from the grid coarsened ``k`` times to ``k − 1`` times."""
+        """Interpolation from the grid coarsened ``k`` times to ``k − 1`` times, as an
+        AIJ matrix."""
         while len(self._prolongations) < k:
             j = len(self._prolongations)
             self._prolongations.append(
-                _prolongation(self.layout(j), self.layout(j + 1), self.grid.domain.periodic, self.grid.comm.rank,
-                              get_petsc().Comm(self.grid.comm))
+                assembled_prolongation(self.layout(j), self.layout(j + 1), self.grid.domain.periodic,
+                                       self.grid.comm.rank, get_petsc().Comm(self.grid.comm))
             )
         return self._prolongations[k - 1]
+
+    def transfer(self, k: int):
+        """The same interpolation as a matrix-free shell matrix."""
+        while len(self._transfers) < k:
+            j = len(self._transfers)
+            self._transfers.append(
+                matrix_free_prolongation(self.layout(j), self.layout(j + 1), self.grid.domain.periodic,
+                                         self.grid.comm.rank, get_petsc().Comm(self.grid.comm))
+            )
+        return self._transfers[k - 1][0]
 
     def layout(self, k: int) -> BoxLayout:
         """The layout of the grid coarsened ``k`` times."""
@@ -162,7 +85,8 @@ class MultigridHierarchy:
                 f"{self.max_levels()} levels (each level halves every axis)"
             )
         for level in range(1, levels):
-            pc.setMGInterpolation(level, self.prolongation(levels - level))
+            k = levels - level
+            pc.setMGInterpolation(level, self.prolongation(k) if operators is None else self.transfer(k))
         if operators is not None and levels > 1:
             systems = operators.systems(levels - 1)
             for level in range(1, levels - 1):
@@ -193,7 +117,11 @@ class MultigridHierarchy:
     def destroy(self) -> None:
         for P in self._prolongations:
             P.destroy()
+        for P, da in self._transfers:
+            P.destroy()
+            da.destroy()
         self._prolongations.clear()
+        self._transfers.clear()
 
 
 def gershgorin_bound(A) -> float:
@@ -355,7 +283,7 @@ class LevelOperators:
             grid = self.hierarchy.grid
             cols, vals = _level_rows(np.array(starts, dtype=np.int64), np.array(counts, dtype=np.int64),
                                      cells.astype(np.int64), np.array(grid.domain.periodic, dtype=np.bool_),
-                                     faces, diagonal, *_box_arrays(layout))
+                                     faces, diagonal, *box_arrays(layout))
             self._operators.append(aij_from_rows(get_petsc().Comm(grid.comm), cols, vals))
         return self._operators[k - 1]
 

@@ -79,8 +79,32 @@ def main() -> None:
         levels = LevelOperators(hierarchy, config.species[0])
         for k in (1, 2):
             out[f"{name}-L{k}"] = natural(levels.operator(k), hierarchy.layout(k), hierarchy.layout(k), comm)
-            out[f"{name}-P{k}"] = natural(hierarchy.prolongation(k), hierarchy.layout(k - 1), hierarchy.layout(k),
-                                          comm)
+            P = hierarchy.prolongation(k)
+            out[f"{name}-P{k}"] = natural(P, hierarchy.layout(k - 1), hierarchy.layout(k), comm)
+            # the matrix-free prolongation and restriction against the assembled ones
+            shell = hierarchy.transfer(k)
+            coarse, fine = P.createVecRight(), P.createVecLeft()
+            for v, seed in ((coarse, 1), (fine, 2)):
+                start, end = v.getOwnershipRange()
+                v.getArray()[:] = np.sin(seed * np.arange(start, end) + 0.3)
+            worst = 0.0
+            for forward in (True, False):
+                x, y = (coarse, fine) if forward else (fine, coarse)
+                ours, theirs = y.duplicate(), y.duplicate()
+                ours.set(0.5)  # the …Add forms add to what is there
+                theirs.set(0.5)
+                (shell.multAdd if forward else shell.multTransposeAdd)(x, ours, ours)
+                (P.multAdd if forward else P.multTransposeAdd)(x, theirs, theirs)
+                (shell.mult if forward else shell.multTranspose)(x, y)
+                ours.axpy(-1.0, theirs)
+                theirs.axpy(-1.0, y)  # the …Add form minus the plain one is the 0.5 it started from
+                theirs.shift(-0.5)
+                worst = max(worst, ours.norm(3), theirs.norm(3))
+                for v in (ours, theirs):
+                    v.destroy()
+            out[f"{name}-shell{k}"] = np.array([worst <= 1e-14])
+            for v in (coarse, fine):
+                v.destroy()
         levels.destroy()
         hierarchy.destroy()
     if comm.rank == 0:
