@@ -27,6 +27,7 @@ from numba import njit
 from ..errors import InputError
 from ..geometry import evaluate
 from ..parallel.grid import Grid
+from ..parallel.krylov import set_chebyshev_eigenvalues
 from ..parallel.layout import BoxLayout, multigrid_levels
 from ..parallel.petsc import get_petsc
 from ..parallel.sparse import aij_from_rows, box_petsc_index
@@ -100,19 +101,11 @@ class MultigridHierarchy:
         and non-positive off-diagonals, every eigenvalue of ``D⁻¹A`` lies below
         ``λ_G = maxᵢ Σⱼ|aᵢⱼ|/aᵢᵢ``, and the smoother targets ``[low·λ_G, high·λ_G]``,
         the interval PETSc forms around its estimate."""
-        PETSc = get_petsc()
         levels = pc.getMGLevels()
         for level in range(1, levels):
             smoother = pc.getMGSmoother(level)
-            A = fine if level == levels - 1 else smoother.getOperators()[0]
-            bound = gershgorin_bound(A)
-            key = smoother.getOptionsPrefix() + "ksp_chebyshev_eigenvalues"
-            options = PETSc.Options()
-            options[key] = f"{low * bound!r},{high * bound!r}"
-            try:
-                smoother.setFromOptions()
-            finally:
-                options.delValue(key)
+            bound = gershgorin_bound(fine if level == levels - 1 else smoother.getOperators()[0])
+            set_chebyshev_eigenvalues(smoother, low * bound, high * bound)
 
     def destroy(self) -> None:
         for P in self._prolongations:

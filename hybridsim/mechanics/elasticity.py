@@ -282,13 +282,14 @@ class Elasticity:
         # multigrid, chosen here or by -mech_pc_type mg, coarsens the vertex DMDA (Q1 interpolation)
         # with rediscretised coarse operators; -mech_pc_mg_galerkin asks PETSc for PᵀAP instead
         galerkin = options.hasName(PREFIX + "pc_mg_galerkin")
+        own_smoothers = any(key.startswith((PREFIX + "mg_levels", PREFIX + "mg_coarse")) for key in options.getAll())
         self.hierarchy = ElasticityHierarchy(self.grid, self.da, self.A, m)
 
         def on_multigrid(ksp):
             if galerkin:
                 use_dm_geometry_only(ksp, self.da)
             else:
-                self.hierarchy.attach(ksp.getPC())
+                self.hierarchy.attach(ksp.getPC(), fine_bounds=not own_smoothers)
 
         setup_krylov(self.ksp, self.A, prefix=PREFIX, defaults=defaults, on_multigrid=on_multigrid)
 
