@@ -24,7 +24,7 @@ from ..parallel.sparse import aij_from_csr, insert_entry
 
 @njit(cache=True)
 def _operator_rows(counts, starts, ghost_starts, ghost_counts, cells, periodic, D_ghost, decay, h2, spacing,
-                   factors, kinds, values, to_global, index_type):
+                   factors, kinds, values, to_global, index_type, want_faces):
     """Rows of ``L`` for the owned cells (x fastest) as CSR arrays with global
     columns, the boundary data ``b``, and per axis the face coefficients on the
     owned box padded by one cell (``faces[a]``, x fastest: the face between padded
@@ -40,7 +40,7 @@ def _operator_rows(counts, starts, ghost_starts, ghost_counts, cells, periodic, 
     indptr = np.zeros(n + 1, dtype=index_type)
     indices = np.empty(n * width, dtype=index_type)
     entries = np.empty(n * width)
-    faces = np.zeros((dim, n_padded))
+    faces = np.zeros((dim, n_padded if want_faces else 1))
     rhs = np.zeros(n)
     gstride = np.ones(dim, dtype=np.int64)
     pstride = np.ones(dim, dtype=np.int64)
@@ -72,7 +72,8 @@ def _operator_rows(counts, starts, ghost_starts, ghost_counts, cells, periodic, 
                     D_nb = D_ghost[nb_row]
                     coef = 2.0 * D_cell * D_nb / (D_cell + D_nb) / h2[a] * factors[a]
                     m = insert_entry(row_cols, row_vals, m, to_global[nb_row], -coef)
-                    faces[a, padded - pstride[a] * (1 - side)] = coef
+                    if want_faces:
+                        faces[a, padded - pstride[a] * (1 - side)] = coef
                     diag += coef
                 elif kinds[a, side] == 1:  # Dirichlet: flux D (c_b − c)/(h/2)
                     coef = 2.0 * D_cell / h2[a] * factors[a]
@@ -97,7 +98,7 @@ def source_rate(source: Source, t: float) -> float:
     return float(source.rate)
 
 
-def assemble_operator(grid: Grid, species: Species):
+def assemble_operator(grid: Grid, species: Species, faces: bool = True):
     """Assemble the spatial operator ``L`` and the boundary vector ``b``.
 
     ``L c`` is ``−∇·(D∇c) + k c`` with the Dirichlet faces' share on the diagonal;
@@ -106,7 +107,7 @@ def assemble_operator(grid: Grid, species: Species):
 
     Returns ``(L, b, faces)``: a PETSc matrix, a global vector and the face
     coefficients of ``L`` per axis (see :func:`_face_coefficients`), which the
-    matrix-free solver (:mod:`.chebyshev`) reads.
+    matrix-free solver (:mod:`.chebyshev`) reads (None unless ``faces``).
     """
     dim = grid.dim
     h2 = grid.spacing**2
@@ -124,15 +125,16 @@ def assemble_operator(grid: Grid, species: Species):
                       for a in range(dim)], dtype=np.int64)
     values = np.array([[species.boundary[a][side].value for side in (0, 1)] for a in range(dim)])
     lgmap = grid.da.getLGMap()
+    want_faces = faces
     csr, rhs, faces = _operator_rows(
         np.array(grid.counts, dtype=np.int64), np.array(grid.starts, dtype=np.int64),
         np.array(grid.ghost_starts, dtype=np.int64), np.array(grid.ghost_counts, dtype=np.int64),
         np.array(grid.domain.cells, dtype=np.int64), np.array(grid.domain.periodic, dtype=np.bool_),
         D_ghost, decay, h2, np.asarray(grid.spacing, dtype=float), np.asarray(factors, dtype=float), kinds, values,
-        np.asarray(lgmap.getIndices(), dtype=np.int64), np.dtype(get_petsc().IntType))
+        np.asarray(lgmap.getIndices(), dtype=np.int64), np.dtype(get_petsc().IntType), want_faces)
     L = aij_from_csr(grid.da.getComm(), csr)
     L.setLGMap(lgmap, lgmap)
-    faces = _face_coefficients(grid, faces)
+    faces = _face_coefficients(grid, faces) if want_faces else None
     b = grid.global_vec()
     grid.view(b)[...] = rhs.reshape(grid.counts, order="F")
     return L, b, faces

@@ -59,7 +59,7 @@ from ..parallel.petsc import get_petsc
 from .chebyshev import JacobiChebyshev
 from .multigrid import LevelOperators, MultigridHierarchy
 from .operator import assemble_operator, source_rate
-from .solvers import configure_ksp, diffusion_number
+from .solvers import configure_ksp, diffusion_number, resolve_method
 
 BALANCE_WARNING = 1e-6
 """Relative mass defect of a solve (before its correction) above which a run warns:
@@ -95,8 +95,10 @@ class ReactionDiffusion:
         self.grid = grid
         self.species = species
         self.theta = 1.0 if scheme == "backward_euler" else 0.5
-        self.L, self.boundary, faces = assemble_operator(grid, species)
         self.prefix = f"rd_{species.name}_"
+        stiffness = diffusion_number(dt, max(species.D.all_values()), grid.spacing)
+        matrix_free = resolve_method(solver, grid.domain.cells, grid.proc_sizes, stiffness, self.prefix) == "chebyshev"
+        self.L, self.boundary, faces = assemble_operator(grid, species, faces=matrix_free)
         self._sources = []
         for source in species.sources:
             mask = None
@@ -132,7 +134,7 @@ class ReactionDiffusion:
         self.ksp = PETSc.KSP().create(comm=self.L.getComm())
         self.method = configure_ksp(
             self.ksp, self.A, self.hierarchy, solver, prefix=self.prefix, parent_prefix="rd_",
-            diffusion_number=diffusion_number(dt, max(species.D.all_values()), grid.spacing), levels=self.levels,
+            diffusion_number=stiffness, levels=self.levels,
         )
         if self.method == "chebyshev":
             self.matrix_free = JacobiChebyshev(
