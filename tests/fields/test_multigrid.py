@@ -205,3 +205,109 @@ def test_levels_and_both_prolongations_on_3_ranks_are_those_on_1(n, mpirun, tmp_
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+COMBINED = """seed = 5
+[domain]
+size = [128.0, 128.0]
+cells = [64, 64]
+[time]
+dt = 0.5
+t_end = 4.0
+[solver]
+method = "multigrid"
+rtol = 1e-12
+[output]
+interval = 0.5
+[checkpoint]
+interval = 2.0
+keep = 5
+[species.c]
+D = { value = 200.0, layers = { axis = "y", thickness = [40.0], values = [50.0] } }
+decay = 0.1
+initial = { value = 0.2, regions = [{ lower = [0.0, 0.0], upper = [64.0, 128.0], value = 1.0 }] }
+boundary.x_min = { type = "dirichlet", value = 1.0 }
+[network]
+species = { P = 20 }
+reactions = [
+  { name = "make", products = { P = 1 }, rate = 2.0 },
+  { name = "secrete", reactants = { P = 1 }, rate = 0.5, secretes = { c = 1 } },
+]
+[agents]
+initial = { count = 300 }
+uptake = [{ field = "c", rate = 2.0 }]
+[agents.division]
+rate = 0.2
+[agents.death]
+rate = 0.1
+"""
+
+
+@pytest.mark.mpi
+def test_multigrid_fields_with_cells_dividing_dying_taking_up_and_secreting_across_ranks_and_a_restart(
+        tmp_path, mpirun):
+    """A stiff field (ν = 50) solved by multigrid while cells take it up, secrete into it,
+    divide and die: the same field on 1 and 3 ranks, and a run written on 3 ranks and
+    continued from its checkpoint on 2 ends where the uninterrupted one does."""
+    import h5py
+
+    cfg = tmp_path / "combined.toml"
+    cfg.write_text(COMBINED)
+
+    def run(n, out, *extra):
+        result = mpirun.hybridsim(n, "run", str(cfg), "-o", str(tmp_path / out), "--quiet", *extra)
+        assert result.returncode == 0, result.stderr
+        assert "warning" not in (result.stdout + result.stderr).lower(), result.stdout + result.stderr
+        with h5py.File(tmp_path / out / "fields.h5", "r") as f:
+            return f["steps"][sorted(f["steps"])[-1]]["c"][...]
+
+    one, three = run(1, "one"), run(3, "three")
+    run(3, "part", "--t-end", "2")
+    continued = run(2, "part", "--restart", "latest")
+    scale = np.abs(one).max()
+    assert scale > 0.1
+    assert np.abs(three - one).max() <= 1e-8 * scale
+    assert np.abs(continued - three).max() <= 1e-8 * scale
+
+
+def _finest_smoother_view(rd, tmp_path) -> str:
+    from petsc4py import PETSc
+
+    pc = rd.ksp.getPC()
+    path = tmp_path / "smoother.txt"
+    viewer = PETSc.Viewer().createASCII(str(path), comm=PETSc.COMM_SELF)
+    pc.getMGSmoother(pc.getMGLevels() - 1).view(viewer)
+    viewer.destroy()
+    return path.read_text()
+
+
+@pytest.mark.parametrize("options, ours", [
+    ({}, True),
+    # another species' options do not reach this one
+    ({"rd_other_pc_mg_galerkin": "both", "rd_other_mg_levels_ksp_chebyshev_esteig": "0,0.1,0,1.1"}, True),
+    ({"rd_c_mg_levels_ksp_chebyshev_esteig": "0,0.1,0,1.1"}, False),  # the species' own: PETSc estimates
+    ({"rd_mg_levels_ksp_chebyshev_esteig": "0,0.1,0,1.1"}, False),  # every species'
+], ids=["defaults", "other-species", "own", "all-species"])
+def test_smoothers_target_gershgorins_interval_unless_options_say_otherwise(options, ours, tmp_path):
+    from petsc4py import PETSc
+
+    config = parse_config(STIFF.replace("CELLS", "[64, 64]"))
+    grid = Grid(config.domain)
+    db = PETSc.Options()
+    for key, value in options.items():
+        db[key] = value
+    try:
+        rd = ReactionDiffusion(grid, config.species[0], dt=config.time.dt, scheme="backward_euler",
+                               solver=config.solver)
+    finally:
+        for key in options:
+            db.delValue(key)
+    text = _finest_smoother_view(rd, tmp_path)
+    bound = gershgorin_bound(rd.A)
+    if ours:
+        assert f"eigenvalue targets used: min {0.2 * bound:g}, max {1.1 * bound:g}" in text, text
+        assert "estimat" not in text.lower(), text
+        assert rd.ksp.getPC().getMGInterpolation(1).getType() == "python"  # rediscretised path
+    else:
+        assert "estimat" in text.lower(), text
+    rd.destroy()
