@@ -125,19 +125,18 @@ def assemble_operator(grid: Grid, species: Species, faces: bool = True):
                       for a in range(dim)], dtype=np.int64)
     values = np.array([[species.boundary[a][side].value for side in (0, 1)] for a in range(dim)])
     lgmap = grid.da.getLGMap()
-    want_faces = faces
-    csr, rhs, faces = _operator_rows(
+    csr, rhs, face_values = _operator_rows(
         np.array(grid.counts, dtype=np.int64), np.array(grid.starts, dtype=np.int64),
         np.array(grid.ghost_starts, dtype=np.int64), np.array(grid.ghost_counts, dtype=np.int64),
         np.array(grid.domain.cells, dtype=np.int64), np.array(grid.domain.periodic, dtype=np.bool_),
         D_ghost, decay, h2, np.asarray(grid.spacing, dtype=float), np.asarray(factors, dtype=float), kinds, values,
-        np.asarray(lgmap.getIndices(), dtype=np.int64), np.dtype(get_petsc().IntType), want_faces)
+        np.asarray(lgmap.getIndices(), dtype=np.int64), np.dtype(get_petsc().IntType), faces)
     L = aij_from_csr(grid.da.getComm(), csr)
     L.setLGMap(lgmap, lgmap)
-    faces = _face_coefficients(grid, faces) if want_faces else None
+    coefficients = _face_coefficients(grid, face_values) if faces else None
     b = grid.global_vec()
     grid.view(b)[...] = rhs.reshape(grid.counts, order="F")
-    return L, b, faces
+    return L, b, coefficients
 
 
 def _face_coefficients(grid: Grid, faces: np.ndarray) -> list:

@@ -25,9 +25,9 @@ from ..parallel.sparse import aij_from_csr, insert_entry
 
 @njit(cache=True)
 def _axis_weights(start, count, n_coarse, ghost_start, periodic):
-    """For the fine cells ``start … start + count − 1`` of one axis: the ghosted
-    local index of their two coarse contributors and the weights (0 for the second
-    next to a wall)."""
+    """For the fine cells ``start … start + count − 1`` of one axis: the index of
+    their two coarse contributors less ``ghost_start`` (not wrapped across a periodic
+    boundary) and the weights (0 for the second next to a wall)."""
     index = np.zeros((count, 2), dtype=np.int64)
     weight = np.zeros((count, 2))
     for i in range(count):
@@ -204,15 +204,10 @@ def _prolongation_csr(starts, counts, coarse_bounds, coarse_procs, coarse_offset
     cell_weight = np.zeros((dim, width, 2))
     for a in range(dim):
         n_c = coarse_bounds[a, coarse_procs[a]]
+        pairs, weights = _axis_weights(starts[a], counts[a], n_c, 0, periodic[a])
         for i in range(counts[a]):
-            fine = starts[a] + i
-            parent = fine // 2
-            other = parent - 1 if fine % 2 == 0 else parent + 1
-            w_parent, w_other = 0.75, 0.25
-            if periodic[a]:
-                other %= n_c
-            elif other < 0 or other >= n_c:
-                other, w_parent, w_other = parent, 1.0, 0.0
+            parent, other = pairs[i, 0], pairs[i, 1] % n_c  # across a periodic boundary it wraps
+            w_parent, w_other = weights[i, 0], weights[i, 1]
             if other < parent:  # the lower coordinate first: the row's columns come out nearly sorted
                 parent, other, w_parent, w_other = other, parent, w_other, w_parent
             for choice, cell, w in ((0, parent, w_parent), (1, other, w_other)):
